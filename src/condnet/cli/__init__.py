@@ -1,0 +1,1 @@
+"""The ``condnet`` command line: thin commands over the library."""

@@ -1,0 +1,57 @@
+"""``condnet cost``: parameters, MACs per sample and the per-module table of a model or a run."""
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from condnet.cli.output import parse_int_list, print_json
+from condnet.cost import RoutedCost, cost_table, count_params, format_table
+from condnet.models import create_model, model_entry
+from condnet.train import load_data, make_batcher
+from condnet.train.loading import load_model
+from condnet.train.summary import cost_summary
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cost", help="parameters and MACs of a registered model or a trained run")
+    p.add_argument("target", metavar="MODEL_NAME|RUN_DIR|CHECKPOINT")
+    p.add_argument("--input-shape", metavar="C,H,W", help="input shape for a model name (default: the model's)")
+    p.add_argument("--depth", type=int, default=2, help="module depth of the table (default 2)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.Tensor, Any]:
+    """The model, an example batch, and for a trained routed model the test batches to average over."""
+    if Path(args.target).exists():
+        loaded = load_model(args.target)
+        data = load_data(loaded.config.data)
+        batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
+        x, _ = next(iter(batches.epoch()))
+        return loaded.model, x[:2], batches if isinstance(loaded.model, RoutedCost) else None
+    options = model_entry(args.target).options()
+    cfg: dict[str, Any] = {}
+    if args.input_shape:
+        c, h, w = parse_int_list(args.input_shape, "--input-shape", 3)
+        cfg = {k: v for k, v in (("in_channels", c), ("input_size", h)) if k in options}
+    model = create_model(args.target, **cfg).eval()
+    resolved = model.condnet_config
+    shape = (c, h, w) if args.input_shape else (resolved["in_channels"], resolved["input_size"],
+                                                  resolved["input_size"])
+    return model, torch.randn(2, *shape), None
+
+
+def run(args: argparse.Namespace) -> int:
+    model, x, batches = _model_and_input(args)
+    rows = cost_table(model, x, args.depth)
+    summary = cost_summary(model, batches) if batches is not None else {"macs_per_sample": rows[0].macs}
+    result = {"target": args.target, "params": count_params(model), **summary,
+              "input_shape": list(x.shape[1:]), "table": [r.as_dict() for r in rows]}
+    if args.json:
+        print_json(result)
+    else:
+        print(format_table(rows))
+        print(f"\nparams {result['params']:,}  MACs/sample {result['macs_per_sample']:,.0f}")
+    return 0

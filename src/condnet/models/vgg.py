@@ -1,0 +1,32 @@
+"""CIFAR VGG-11/16 with BatchNorm, one stage per max-pooling block (ceil-mode pooling, so 28x28 works)."""
+
+from torch import nn
+
+from condnet.errors import CondnetError
+from condnet.models.stages import BackboneSpec, StageSpec, conv_bn_relu, scaled
+
+VGG_STAGES = {
+    11: ((64,), (128,), (256, 256), (512, 512), (512, 512)),
+    16: ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
+}
+
+
+def _vgg_stage(index: int, widths: tuple[int, ...]) -> StageSpec:
+    def build(in_channels: int, scale: float) -> tuple[nn.Module, int]:
+        layers: list[nn.Module] = []
+        for width in widths:
+            out = scaled(width, scale)
+            layers.append(conv_bn_relu(in_channels, out, 3))
+            in_channels = out
+        layers.append(nn.MaxPool2d(2, ceil_mode=True))
+        return nn.Sequential(*layers), in_channels
+
+    return StageSpec(f"block{index + 1}", build)
+
+
+def vgg_spec(depth: int = 11, in_channels: int = 3, input_size: int = 32, num_classes: int = 10) -> BackboneSpec:
+    """VGG-``depth`` (11 or 16) for small images: 5 conv blocks, global pooling, one linear layer."""
+    if depth not in VGG_STAGES:
+        raise CondnetError(f"VGG depth must be one of {sorted(VGG_STAGES)}, got {depth}")
+    return BackboneSpec(in_channels, input_size, num_classes,
+                        tuple(_vgg_stage(i, w) for i, w in enumerate(VGG_STAGES[depth])))

@@ -1,0 +1,47 @@
+"""Rebuild a trained model (and its run config) from a run directory or a checkpoint file."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from condnet.config import RunConfig, parse_config
+from condnet.errors import CondnetError
+from condnet.train.checkpoint import load_checkpoint
+from condnet.train.rundir import RunDir
+from condnet.train.setup import build_model
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode, the run config it was trained with, and the file it came from."""
+
+    model: nn.Module
+    config: RunConfig
+    path: Path
+
+
+def checkpoint_path(path: str | Path) -> Path:
+    """A run directory's best checkpoint, or the checkpoint file itself."""
+    path = Path(path)
+    if path.is_dir():
+        run = RunDir(path)
+        if run.best.exists():
+            return run.best
+        raise CondnetError(f"{path} holds no checkpoints/best.pt; pass a finished run directory or a .pt file")
+    return path
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Load a model from a run directory or checkpoint; errors if the tensors do not fit the config."""
+    file = checkpoint_path(path)
+    state = load_checkpoint(file)
+    config = parse_config(state["config"])
+    model = build_model(config.model)
+    try:
+        model.load_state_dict(state["model_state"])
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise CondnetError(f"{file}: the tensors do not fit model {config.model['name']!r} ({first}); "
+                           "the checkpoint belongs to another model or its config was edited") from None
+    return LoadedModel(model.eval(), config, file)

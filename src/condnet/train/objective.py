@@ -1,0 +1,55 @@
+"""Training losses and evaluation, shared by every model.
+
+A model's forward returns logits, or an object with ``.logits``. A model that needs its own training
+loss (e.g. CIGT's information gain) defines ``training_loss(output, targets, label_smoothing) ->
+dict[str, Tensor]``; the terms are summed. A model that changes with training progress (temperature
+schedules, warm-up) defines ``on_train_step(epoch, step)``, called before each training forward.
+"""
+
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from condnet.train.distributed import DistInfo, all_reduce_sum
+
+
+def logits_of(output: object) -> torch.Tensor:
+    """The logits of a model's output (a tensor, or an object with ``.logits``)."""
+    return output if isinstance(output, torch.Tensor) else output.logits
+
+
+def training_losses(model: nn.Module, output: object, targets: torch.Tensor,
+                    label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:
+    """The model's loss terms (cross-entropy unless it defines ``training_loss``)."""
+    custom = getattr(model, "training_loss", None)
+    if custom is not None:
+        return custom(output, targets, label_smoothing=label_smoothing)
+    return {"ce": F.cross_entropy(logits_of(output), targets, label_smoothing=label_smoothing)}
+
+
+@torch.no_grad()
+def collect_logits(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                   device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and labels of every batch, in eval mode (the model's mode is restored afterwards)."""
+    was_training = model.training
+    model.eval()
+    logits, labels = [], []
+    for x, y in batches:
+        logits.append(logits_of(model(x.to(device))).float().cpu())
+        labels.append(y)
+    model.train(was_training)
+    return torch.cat(logits), torch.cat(labels)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+             device: torch.device = torch.device("cpu"), dist: DistInfo = DistInfo()) -> dict[str, float]:
+    """Accuracy (%) and mean cross-entropy over the batches, summed over ranks."""
+    logits, labels = collect_logits(model, batches, device)
+    sums = torch.tensor([F.cross_entropy(logits, labels, reduction="sum").item() if len(labels) else 0.0,
+                         float((logits.argmax(1) == labels).sum()) if len(labels) else 0.0,
+                         float(len(labels))], dtype=torch.float64)
+    loss, correct, n = all_reduce_sum(sums, dist).tolist()
+    return {"loss": loss / max(n, 1), "accuracy": 100.0 * correct / max(n, 1), "n": int(n)}
