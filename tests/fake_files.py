@@ -1,0 +1,48 @@
+"""Writers of small datasets in the real on-disk formats (IDX, CIFAR python batches), for tests that
+must not depend on MNIST/CIFAR files outside the repository."""
+
+import gzip
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An array of uint8 as an IDX file's bytes (magic 0x0000_08_ndim, big-endian dims, data)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx_dataset(root: Path, n_train: int = 64, n_test: int = 32, size: int = 28, classes: int = 10,
+                      compress: bool = True, seed: int = 0) -> Path:
+    """MNIST-layout files (train/t10k images/labels) with random images whose mean encodes the label."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, classes, n).astype(np.uint8)
+        images = (rng.integers(0, 60, (n, size, size)) + labels[:, None, None] * 19).astype(np.uint8)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            data = idx_bytes(array)
+            name = f"{prefix}-{kind}-ubyte"
+            if compress:
+                (root / f"{name}.gz").write_bytes(gzip.compress(data))
+            else:
+                (root / name).write_bytes(data)
+    return root
+
+
+def write_cifar(root: Path, classes: int = 10, n_per_file: int = 20, seed: int = 0) -> Path:
+    """CIFAR-10 (5 data batches + test_batch) or CIFAR-100 (train + test) python-version files."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"] if classes == 10 else ["train", "test"]
+    key = b"labels" if classes == 10 else b"fine_labels"
+    for name in names:
+        labels = rng.integers(0, classes, n_per_file)
+        data = rng.integers(0, 256, (n_per_file, 3 * 32 * 32)).astype(np.uint8)
+        batch = {b"data": data, key: labels.tolist(), b"batch_label": name.encode()}
+        if classes == 100:
+            batch[b"coarse_labels"] = (labels // 5).tolist()
+        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return root
