@@ -1,6 +1,7 @@
 """Reader for the IDX format of MNIST and Fashion-MNIST (files raw or gzip-compressed)."""
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ def read_idx(path: Path) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
             data = handle.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise CondnetError(f"cannot read IDX file {path}: {exc}; re-download or reinstall the dataset") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
         raise CondnetError(f"{path} is not an IDX file (bad magic number); check that the path holds the "
