@@ -1,0 +1,222 @@
+"""The CIGT trellis: layers of parallel blocks, a router after each layer, one head per leaf block.
+
+Every sample runs exactly one block per layer. With ``execution="gather"`` (true conditional execution)
+the samples routed to a block are gathered, the block runs on that sub-batch only and the results are
+scattered back in order; ``execution="dense"`` runs every block on every sample and then selects, as a
+reference for checking the gather mode (it saves nothing). In eval mode both give the same logits and
+routes. In training mode BatchNorm differs: in gather mode a block normalises with the statistics of the
+samples routed to it and updates its running statistics from them only; in dense mode every block sees,
+and updates its statistics from, the whole batch. A block that receives a single training sample runs
+it in eval mode (batch statistics of one sample do not exist).
+"""
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from condnet.cost import measure_macs
+from condnet.models.cigt.loss import classification_loss, information_gain
+from condnet.models.cigt.router import Router, router_input_features, temperature
+from condnet.models.stages import Classifier, StageSpec
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """How a trellis routes, executes and is trained (defaults: paper B's Fashion-MNIST settings)."""
+
+    execution: str = "gather"  # gather | dense
+    routing: str = "ig"  # ig: learned routers | random: uniformly random routes (the IG ablation)
+    cls_loss: str = "per_leaf"  # per_leaf | mean
+    ig_weight: float = 0.063  # lambda
+    balance: float = 2.12  # beta
+    temperature_initial: float = 25.0
+    temperature_decay: float = 0.999848  # per iteration
+    temperature_min: float = 0.01
+    warmup_epochs: int = 25  # uniformly random routes, IG loss on
+    random_ratio: float = 0.49  # after warm-up: fraction of each batch routed at random
+    router_hidden: int = 128
+    router_pool: int = 1  # routers average-pool feature maps to pool x pool
+
+
+@dataclass
+class CIGTOutput:
+    """What a training forward returns: the logits of the leaf reached, the routes and the soft decisions."""
+
+    logits: torch.Tensor
+    routes: torch.Tensor  # [N, L] block index per layer
+    route_probs: list[torch.Tensor]  # p(n | x) [N, K] of each router that ran
+
+
+def split_stages(stages: Sequence[StageSpec], boundaries: Sequence[int]) -> list[list[StageSpec]]:
+    """Cut ``stages`` into layers; a new layer begins at each stage index in ``boundaries``."""
+    edges = [0, *boundaries, len(stages)]
+    return [list(stages[a:b]) for a, b in zip(edges, edges[1:])]
+
+
+@contextmanager
+def _eval_mode(module: nn.Module):
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train()
+
+
+class CIGTNet(nn.Module):
+    """A conditional information gain trellis built from the stage layers ``layers`` (one list per layer)."""
+
+    def __init__(self, layers: Sequence[Sequence[StageSpec]], path_counts: Sequence[int], in_channels: int,
+                 input_size: int, num_classes: int, head_pool: bool, routing: RoutingConfig = RoutingConfig()):
+        super().__init__()
+        self.path_counts, self.num_classes, self.routing = list(path_counts), num_classes, routing
+        self.layers = nn.ModuleList()
+        self.routers = nn.ModuleDict()
+        shape = torch.Size([in_channels, input_size, input_size])
+        channels = in_channels
+        for l, (stages, count) in enumerate(zip(layers, path_counts)):
+            blocks = []
+            for _ in range(count):
+                modules, out = [], channels
+                for stage in stages:
+                    module, out = stage.build(out, 1.0)
+                    modules.append(module)
+                if l == len(path_counts) - 1:
+                    modules.append(Classifier(out, num_classes, head_pool))
+                blocks.append(nn.Sequential(*modules))
+            self.layers.append(nn.ModuleList(blocks))
+            channels = out
+            shape = self._output_shape(blocks[0], shape)
+            if l + 1 < len(path_counts) and path_counts[l + 1] > 1 and routing.routing == "ig":
+                features = router_input_features(shape, routing.router_pool)
+                self.routers[str(l)] = Router(features, path_counts[l + 1], routing.router_hidden,
+                                              routing.router_pool)
+        self.epoch, self.step = 0, 0
+        self._unit_cost: dict[tuple[int, ...], tuple[list[torch.Tensor], int]] = {}
+
+    @staticmethod
+    @torch.no_grad()
+    def _output_shape(block: nn.Module, shape: torch.Size) -> torch.Size:
+        with _eval_mode(block):
+            return block(torch.zeros(1, *shape)).shape[1:]
+
+    # training progress -------------------------------------------------------------------------
+    def on_train_step(self, epoch: int, global_step: int) -> None:
+        """Called by the engine before each training forward: warm-up and temperature follow it."""
+        self.epoch, self.step = epoch, global_step
+
+    @property
+    def temperature(self) -> float:
+        r = self.routing
+        return temperature(self.step, r.temperature_initial, r.temperature_decay, r.temperature_min)
+
+    # execution ------------------------------------------------------------------------------------
+    def _randomized(self, n: int, device: torch.device) -> torch.Tensor | None:
+        """Rows whose routes are drawn at random in this training forward (None: none)."""
+        if not self.training or self.routing.routing != "ig":
+            return None
+        if self.epoch < self.routing.warmup_epochs:
+            return torch.ones(n, dtype=torch.bool, device=device)
+        return torch.rand(n, device=device) < self.routing.random_ratio
+
+    def _route(self, layer: int, h: torch.Tensor, randomized: torch.Tensor | None
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The block index each sample takes in layer ``layer + 1``, and the router's soft decision."""
+        count = self.path_counts[layer + 1]
+        n = len(h)
+        if count == 1:
+            return torch.zeros(n, dtype=torch.long, device=h.device), None
+        if self.routing.routing == "random":
+            return torch.randint(count, (n,), device=h.device), None
+        probs = torch.softmax(self.routers[str(layer)](h) / self.temperature, dim=1)
+        route = probs.detach().argmax(1)
+        if randomized is not None:
+            route = torch.where(randomized, torch.randint(count, (n,), device=h.device), route)
+        return route, probs
+
+    def _run_block(self, block: nn.Module, h: torch.Tensor) -> torch.Tensor:
+        if block.training and len(h) == 1:
+            with _eval_mode(block):
+                return block(h)
+        return block(h)
+
+    def _run_layer(self, blocks: nn.ModuleList, h: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
+        if len(blocks) == 1:
+            return self._run_block(blocks[0], h)
+        if self.routing.execution == "dense":
+            outputs = torch.stack([block(h) for block in blocks])
+            return outputs[route, torch.arange(len(h), device=h.device)]
+        pieces, rows = [], []
+        for k, block in enumerate(blocks):
+            index = torch.nonzero(route == k).squeeze(1)
+            if len(index):
+                pieces.append(self._run_block(block, h[index]))
+                rows.append(index)
+        return torch.cat(pieces)[torch.argsort(torch.cat(rows))]
+
+    def forward(self, x: torch.Tensor, return_routes: bool = False):
+        """Logits [N, C]; with ``return_routes`` also the routes [N, L]; in training a :class:`CIGTOutput`."""
+        n, depth = len(x), len(self.layers)
+        routes = torch.zeros(n, depth, dtype=torch.long, device=x.device)
+        probs = []
+        randomized = self._randomized(n, x.device)
+        h = x
+        for l, blocks in enumerate(self.layers):
+            h = self._run_layer(blocks, h, routes[:, l])
+            if l + 1 < depth:
+                routes[:, l + 1], p = self._route(l, h, randomized)
+                if p is not None:
+                    probs.append(p)
+        if return_routes:
+            return h, routes
+        return CIGTOutput(h, routes, probs) if self.training else h
+
+    # loss -----------------------------------------------------------------------------------------
+    def training_loss(self, output: CIGTOutput, targets: torch.Tensor,
+                      label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:
+        """``ce``: classification loss of the leaves; ``ig``: lambda * sum over routers of -IG."""
+        terms = {"ce": classification_loss(output.logits, targets, output.routes[:, -1], self.path_counts[-1],
+                                           self.routing.cls_loss, label_smoothing)}
+        if output.route_probs:
+            gains = [information_gain(p, targets, self.num_classes, self.routing.balance)
+                     for p in output.route_probs]
+            terms["ig"] = -self.routing.ig_weight * torch.stack(gains).sum()
+        return terms
+
+    # cost -----------------------------------------------------------------------------------------
+    def _unit_macs(self, sample: torch.Tensor) -> tuple[list[torch.Tensor], int]:
+        """MACs of every block (per layer) and of all routers, for one sample shaped like ``sample``."""
+        key = tuple(sample.shape[1:])
+        if key not in self._unit_cost:
+            blocks, routers, h = [], 0, sample[:1]
+            for l, layer in enumerate(self.layers):
+                blocks.append(torch.tensor([measure_macs(block, h).total for block in layer]))
+                with torch.no_grad():
+                    h = layer[0](h)
+                if str(l) in self.routers:
+                    routers += measure_macs(self.routers[str(l)], h).total
+            self._unit_cost[key] = (blocks, routers)
+        return self._unit_cost[key]
+
+    def sample_macs(self, x: torch.Tensor) -> torch.Tensor:
+        """MACs each sample of ``x`` executes at inference: the blocks of its path plus the routers."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                _, routes = self(x, return_routes=True)
+            blocks, routers = self._unit_macs(x)
+        finally:
+            self.train(was_training)
+        macs = torch.full((len(x),), routers, dtype=torch.long)
+        for l, costs in enumerate(blocks):
+            macs += costs[routes[:, l].cpu()]
+        return macs
+
+    def path_params(self) -> dict[str, int]:
+        """Parameters of one root-to-leaf path (first block of each layer), of the routers, and in all."""
+        path = sum(p.numel() for layer in self.layers for p in layer[0].parameters())
+        routers = sum(p.numel() for p in self.routers.parameters())
+        return {"path": path, "routers": routers, "total": sum(p.numel() for p in self.parameters())}
