@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from condnet.data import DATASETS
 from condnet.errors import CondnetError
 
 
@@ -57,9 +58,22 @@ class TrainConfig:
 
 
 CHOICES = {
+    ("data", "dataset"): tuple(DATASETS),
     ("train", "optimizer"): ("sgd", "adamw"),
     ("train", "schedule"): ("constant", "step", "multistep", "cosine"),
     ("train", "device"): ("auto", "cpu", "cuda"),
+}
+_AT_LEAST_ONE = (lambda v: v >= 1, ">= 1")
+_NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
+LIMITS = {  # (section, key) -> (test, what a valid value is)
+    ("data", "val_size"): _NOT_NEGATIVE, ("data", "batch_size"): _AT_LEAST_ONE,
+    ("data", "eval_batch_size"): _AT_LEAST_ONE, ("data", "crop_padding"): _NOT_NEGATIVE,
+    ("data", "limit_train"): _AT_LEAST_ONE, ("data", "limit_test"): _AT_LEAST_ONE,
+    ("train", "epochs"): _AT_LEAST_ONE, ("train", "lr"): (lambda v: v > 0, "> 0"),
+    ("train", "momentum"): _NOT_NEGATIVE, ("train", "weight_decay"): _NOT_NEGATIVE,
+    ("train", "step_size"): _AT_LEAST_ONE, ("train", "gamma"): (lambda v: v > 0, "> 0"),
+    ("train", "warmup_epochs"): _NOT_NEGATIVE, ("train", "label_smoothing"): (lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("train", "threads"): _AT_LEAST_ONE,
 }
 SECTIONS = {"data": DataConfig, "train": TrainConfig}
 
@@ -87,6 +101,9 @@ def _check_type(section: str, key: str, value: Any, annotation: Any) -> Any:
     choices = CHOICES.get((section, key))
     if choices and value not in choices:
         raise CondnetError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+    test, valid = LIMITS.get((section, key), (None, ""))
+    if test is not None and not test(value):
+        raise CondnetError(f"{where} must be {valid}, got {value!r}")
     return value
 
 
@@ -141,7 +158,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             raise CondnetError(f"--set {item!r}: cannot parse value {text!r}") from None
-        raw.setdefault(section, {})
+        if raw.get(section) is None:  # absent, or an empty YAML section
+            raw[section] = {}
         if not isinstance(raw[section], dict):
             raise CondnetError(f"config section {section!r} must be a mapping")
         raw[section][name] = value
