@@ -45,4 +45,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
                            "it may be truncated or written by another program") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CondnetError(f"{path} is not a condnet checkpoint (no {FORMAT} tag)")
+    missing = [key for key in ("config", "model_state") if not isinstance(data.get(key), dict)]
+    if missing:
+        raise CondnetError(f"{path} lacks {' and '.join(missing)}; it is damaged or was not written by condnet")
     return data

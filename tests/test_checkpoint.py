@@ -1,0 +1,105 @@
+"""Checkpoints: atomic writes, weights_only loading, clear errors for corrupt, foreign or mismatched files."""
+
+import os
+import pickle
+
+import pytest
+import torch
+
+import condnet
+from condnet.config import parse_config
+from condnet.errors import CondnetError
+from condnet.train import load_checkpoint, save_atomic, save_checkpoint, resolve_run_config
+from condnet.train.loading import load_model
+
+
+def _config(name: str) -> dict:
+    return resolve_run_config(parse_config({"model": {"name": name}})).to_dict()
+
+
+def _save_model(path, name: str, state_of: str | None = None) -> None:
+    model = condnet.create_model(state_of or name)
+    save_checkpoint(path, _config(name), model.state_dict(), epoch=1)
+
+
+def test_round_trip_and_no_temp_files(tmp_path):
+    path = tmp_path / "ck" / "m.pt"
+    _save_model(path, "lenet_fmnist_thin")
+    assert os.listdir(tmp_path / "ck") == ["m.pt"]
+    loaded = load_model(path)
+    original = condnet.create_model("lenet_fmnist_thin")
+    assert loaded.model.state_dict().keys() == original.state_dict().keys()
+    assert loaded.config.model["name"] == "lenet_fmnist_thin" and not loaded.model.training
+    assert load_checkpoint(path)["epoch"] == 1
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path):
+    path = tmp_path / "m.pt"
+    save_atomic({"a": torch.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(Exception):
+        save_atomic({"a": lambda: 0}, path)  # cannot be pickled: fails mid-write
+    assert os.listdir(tmp_path) == ["m.pt"] and path.read_bytes() == before
+
+
+def test_truncated_checkpoint_refused(tmp_path):
+    path = tmp_path / "m.pt"
+    _save_model(path, "lenet_fmnist_thin")
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(CondnetError, match="is not a readable condnet checkpoint.*truncated"):
+        load_checkpoint(path)
+
+
+def test_garbage_file_refused(tmp_path):
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"definitely not a checkpoint")
+    with pytest.raises(CondnetError, match="not a readable condnet checkpoint"):
+        load_checkpoint(path)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_pickled_custom_object_refused(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "condnet-checkpoint-v1", "config": {}, "model_state": {}, "x": _Payload(marker)}, path)
+    with pytest.raises(CondnetError, match="not a readable condnet checkpoint"):
+        load_checkpoint(path)
+    assert not marker.exists()
+    torch.load(path, weights_only=False)  # the payload is real: the unrestricted loader runs it
+    assert marker.exists()
+
+
+def test_plain_pickle_and_foreign_torch_file_refused(tmp_path):
+    (tmp_path / "p.pt").write_bytes(pickle.dumps({"format": "condnet-checkpoint-v1"}))
+    with pytest.raises(CondnetError, match="not a readable condnet checkpoint"):
+        load_checkpoint(tmp_path / "p.pt")
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(CondnetError, match="no condnet-checkpoint-v1 tag"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_tagged_file_without_config_refused(tmp_path):
+    torch.save({"format": "condnet-checkpoint-v1", "model_state": {}}, tmp_path / "m.pt")
+    with pytest.raises(CondnetError, match="lacks config"):
+        load_model(tmp_path / "m.pt")
+
+
+def test_checkpoint_of_another_model_refused(tmp_path):
+    path = tmp_path / "m.pt"
+    _save_model(path, "lenet_fmnist_thin", state_of="lenet_fmnist_thick")
+    with pytest.raises(CondnetError, match="do not fit model 'lenet_fmnist_thin'.*another model"):
+        load_model(path)
+
+
+def test_missing_and_directory_without_best(tmp_path):
+    with pytest.raises(CondnetError, match="not found"):
+        load_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(CondnetError, match="holds no checkpoints/best.pt"):
+        load_model(tmp_path)
