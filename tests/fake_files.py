@@ -46,3 +46,15 @@ def write_cifar(root: Path, classes: int = 10, n_per_file: int = 20, seed: int =
             batch[b"coarse_labels"] = (labels // 5).tolist()
         (root / name).write_bytes(pickle.dumps(batch, protocol=2))
     return root
+
+
+class ShellPayload:
+    """An object whose unpickling runs ``touch marker``: a stand-in for a malicious pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)

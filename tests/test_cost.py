@@ -1,15 +1,22 @@
 """The MAC accountant: known answers per layer type (worked out by hand below), paper B's figures, the
 per-module table, and the cross-check against FlopCounterMode on every registered model."""
 
-import time
 
 import pytest
 import torch
 from torch import nn
 
 import condnet
-from condnet.cost import (RoutedCost, cost_table, count_macs, count_params, flop_counter_macs, measure_macs,
-                          sample_macs, summarize_macs)
+from condnet.cost import (
+    RoutedCost,
+    cost_table,
+    count_macs,
+    count_params,
+    flop_counter_macs,
+    measure_macs,
+    sample_macs,
+    summarize_macs,
+)
 from condnet.errors import CondnetError
 
 

@@ -1,19 +1,17 @@
 """Data: IDX and CIFAR readers and their errors, dataset lookup, validation split, augmentation, batching."""
 
 import gzip
-import os
 import pickle
 
 import numpy as np
 import pytest
 import torch
+from fake_files import ShellPayload, idx_bytes, write_cifar, write_idx_dataset
 
 from condnet.data import Batcher, Split, load_dataset, random_crop, random_flip, validation_split
 from condnet.data.cifar import read_cifar_batch
 from condnet.data.idx import read_idx
 from condnet.errors import CondnetError
-from fake_files import idx_bytes, write_cifar, write_idx_dataset
-
 
 # ---- IDX -------------------------------------------------------------------------------------------
 
@@ -108,7 +106,7 @@ def test_env_without_dataset_lists_every_place_looked(tmp_path, monkeypatch):
     with pytest.raises(CondnetError) as err:
         load_dataset("mnist")
     message = str(err.value)
-    assert f"{tmp_path / 'mnist'} (no such directory)" in message and f"missing train-images" in message
+    assert f"{tmp_path / 'mnist'} (no such directory)" in message and "missing train-images" in message
 
 
 def test_unknown_dataset_lists_names():
@@ -134,18 +132,10 @@ def test_cifar_readers(tmp_path, classes, dataset, n_train):
     assert train.labels[:20].tolist() == first[b"labels" if classes == 10 else b"fine_labels"]
 
 
-class _Exploit:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
-
-
 def test_cifar_unpickler_refuses_code(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "data_batch_1"
-    path.write_bytes(pickle.dumps({b"data": _Exploit(marker), b"labels": [0]}, protocol=2))
+    path.write_bytes(pickle.dumps({b"data": ShellPayload(marker), b"labels": [0]}, protocol=2))
     with pytest.raises(CondnetError, match="global .*system is not allowed"):
         read_cifar_batch(path, "labels")
     assert not marker.exists()
