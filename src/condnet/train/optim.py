@@ -19,6 +19,8 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     groups = _param_groups(model, cfg.weight_decay)
+    if cfg.nesterov and cfg.momentum <= 0:
+        raise CondnetError("train.nesterov needs train.momentum > 0")
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     if cfg.optimizer == "adamw":
@@ -29,8 +31,6 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig,
                     steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
     """A per-iteration scheduler (call ``step()`` after every optimiser step)."""
-    if cfg.nesterov and cfg.momentum <= 0:
-        raise CondnetError("train.nesterov needs train.momentum > 0")
     if cfg.schedule == "multistep" and cfg.factors and len(cfg.factors) != len(cfg.milestones):
         raise CondnetError("train.factors needs one factor per entry of train.milestones")
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor_fn(cfg, steps_per_epoch))
