@@ -1,0 +1,1 @@
+"""Analysis of trained models: cutout experts, attention protocols, routing statistics, reports and plots."""

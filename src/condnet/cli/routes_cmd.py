@@ -1,0 +1,67 @@
+"""``condnet routes``: how a trained CIGT routes the classes of a split (counts, entropy, mutual information)."""
+
+import argparse
+from typing import Any
+
+from condnet.analysis.routes import RouteStats, collect_routes, plot_routes, route_statistics
+from condnet.cli.output import print_json
+from condnet.errors import CondnetError
+from condnet.models.cigt import CIGTNet
+from condnet.train import load_data, make_batcher
+from condnet.train.loading import load_model
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("routes", help="routing statistics of a trained CIGT run")
+    p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("--split", choices=("test", "val"), default="test")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plot", metavar="FILE.png", help="write class x block / path heatmaps to this image")
+    p.set_defaults(func=run)
+
+
+def routes_of_run(path: str, split: str = "test") -> tuple[RouteStats, dict[str, Any]]:
+    """Routing statistics of the model at ``path`` on ``split``, and its parameter counts."""
+    loaded = load_model(path)
+    if not isinstance(loaded.model, CIGTNet):
+        raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, which does not route; "
+                           "pass a run of a cigt_* model")
+    data = load_data(loaded.config.data)
+    batches = make_batcher(data.test if split == "test" else data.val, loaded.config.data, data.info, training=False)
+    routes, labels, predictions = collect_routes(loaded.model, batches.epoch())
+    stats = route_statistics(routes, labels, loaded.model.path_counts, data.info.class_names, predictions)
+    return stats, {"path": str(loaded.path), "model": loaded.config.model["name"], "split": split,
+                   "params": loaded.model.path_params()}
+
+
+def _table(title: str, columns: list[str], rows: list[list[int]], names: list[str]) -> str:
+    width = max(len(n) for n in names)
+    cell = max(6, *(len(c) for c in columns))
+    lines = [title, f"{'':<{width}}  " + " ".join(f"{c:>{cell}}" for c in columns)]
+    lines += [f"{name:<{width}}  " + " ".join(f"{v:>{cell}}" for v in row) for name, row in zip(names, rows)]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    stats, info = routes_of_run(args.path, args.split)
+    if args.plot:
+        plot_routes(stats, args.plot)
+    if args.json:
+        print_json({**info, **stats.as_dict(), **({"plot": args.plot} if args.plot else {})})
+        return 0
+    print(f"{info['model']} on {args.split} ({stats.n} images): accuracy {stats.accuracy:.2f}%  "
+          f"path counts {stats.path_counts}")
+    for l, counts in enumerate(stats.layer_counts):
+        if stats.path_counts[l] > 1:
+            print("\n" + _table(f"layer {l}: samples per class and block", [str(k) for k in range(len(counts[0]))],
+                                counts, stats.class_names))
+    print("\n" + _table("samples per class and leaf path", stats.path_names, stats.path_counts_by_class,
+                        stats.class_names))
+    print(f"\nroute entropy H(path) {stats.route_entropy:.4f} nats  "
+          f"I(path; class) {stats.mutual_information:.4f} nats  "
+          f"I(block; class) per layer {', '.join(f'{v:.4f}' for v in stats.layer_mutual_information)}")
+    p = info["params"]
+    print(f"params {p['total']:,} in all, {p['path']:,} on one path, {p['routers']:,} in routers")
+    if args.plot:
+        print(f"heatmap written to {args.plot}")
+    return 0
