@@ -45,9 +45,10 @@ class RunDir:
             handle.write(json.dumps(row) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """The complete lines; text after the last newline is a write cut short by a kill, and is skipped."""
         if not self.metrics.exists():
             return []
-        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line.strip()]
+        return [json.loads(line) for line in self.metrics.read_text().split("\n")[:-1] if line.strip()]
 
     def truncate_metrics(self, epochs_done: int) -> None:
         """Keep only the metric lines of epochs a checkpoint holds (after an interrupted run)."""
