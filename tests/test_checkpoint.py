@@ -12,6 +12,7 @@ from condnet.config import parse_config
 from condnet.errors import CondnetError
 from condnet.train import load_checkpoint, resolve_run_config, save_atomic, save_checkpoint
 from condnet.train.loading import load_model
+from condnet.train.rundir import write_text_atomic
 
 
 def _config(name: str) -> dict:
@@ -32,6 +33,17 @@ def test_round_trip_and_no_temp_files(tmp_path):
     assert loaded.model.state_dict().keys() == original.state_dict().keys()
     assert loaded.config.model["name"] == "lenet_fmnist_thin" and not loaded.model.training
     assert load_checkpoint(path)["epoch"] == 1
+
+
+def test_written_files_respect_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        save_atomic({"a": torch.ones(1)}, tmp_path / "m.pt")
+        write_text_atomic(tmp_path / "t.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.pt").stat().st_mode & 0o777 == 0o640  # 0666 minus umask 027, as plain open()
+    assert (tmp_path / "t.txt").stat().st_mode & 0o777 == 0o640
 
 
 def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path):

@@ -1,29 +1,20 @@
 """Checkpoints: a resolved config plus tensors, written atomically, read without unpickling objects."""
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from condnet.errors import CondnetError
+from condnet.train.rundir import atomic_file
 
 FORMAT = "condnet-checkpoint-v1"
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(Path(path), "wb") as handle:
+        torch.save(obj, handle)
 
 
 def save_checkpoint(path: str | Path, config: dict[str, Any], model_state: dict[str, torch.Tensor],

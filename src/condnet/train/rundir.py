@@ -3,21 +3,42 @@
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from condnet.errors import CondnetError
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file via a temporary file and a rename."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success rename it over ``path`` (permissions as for a
+    plain ``open``, i.e. 0666 minus the umask), on failure delete it: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file via a temporary file and a rename."""
+    with atomic_file(path) as handle:
         handle.write(text)
-    os.replace(tmp, path)
 
 
 class RunDir:
