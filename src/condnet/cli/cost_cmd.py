@@ -8,6 +8,7 @@ import torch
 
 from condnet.cli.output import parse_int_list, print_json
 from condnet.cost import RoutedCost, cost_table, count_params, format_table
+from condnet.errors import CondnetError
 from condnet.models import create_model, model_entry
 from condnet.train import load_data, make_batcher
 from condnet.train.loading import load_model
@@ -45,7 +46,11 @@ def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.T
 
 def run(args: argparse.Namespace) -> int:
     model, x, batches = _model_and_input(args)
-    rows = cost_table(model, x, args.depth)
+    try:
+        rows = cost_table(model, x, args.depth)
+    except RuntimeError as exc:  # the layers reject the input shape (too small, wrong flatten size)
+        raise CondnetError(f"{args.target} cannot run on input shape {','.join(map(str, x.shape[1:]))} "
+                           f"({str(exc).splitlines()[0]}); pass an --input-shape the model accepts") from None
     summary = cost_summary(model, batches) if batches is not None else {"macs_per_sample": rows[0].macs}
     result = {"target": args.target, "params": count_params(model), **summary,
               "input_shape": list(x.shape[1:]), "table": [r.as_dict() for r in rows]}
