@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from condnet.errors import CondnetError
 from condnet.models.cigt import CIGTNet, entropy, information_gain
+from condnet.train.rundir import atomic_file
 
 
 @dataclass
@@ -111,8 +112,7 @@ def plot_routes(stats: RouteStats, path: str | Path) -> Path:
     fig.suptitle(f"routes by class: I(path; class) = {stats.mutual_information:.3f} nats, "
                  f"H(path) = {stats.route_entropy:.3f} nats")
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=120)
+    with atomic_file(path, "wb") as handle:
+        fig.savefig(handle, format=path.suffix.lstrip(".") or "png", dpi=120)
     plt.close(fig)
-    tmp.replace(path)
     return path

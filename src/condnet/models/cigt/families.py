@@ -94,7 +94,7 @@ _register("cigt_lenet_mnist", "CIGT trellis of paper B's MNIST LeNet (one path =
           lenet_mnist_path, [1, 2], False, ig_weight=0.288, balance=6.42, temperature_decay=0.999879,
           warmup_epochs=25, random_ratio=0.36, dropout=0.0, **_LENET)
 for _depth in (20, 32, 56, 110):
-    _register(f"cigt_resnet{_depth}_cifar10", f"CIGT trellis of CIFAR ResNet-{_depth} (paper B: ResNet-110)",
+    _register(f"cigt_resnet{_depth}_cifar10", f"CIGT trellis of CIFAR ResNet-{_depth}, cut as paper B's ResNet-110 one",
               resnet_path(_depth), [2, 4], True, ig_weight=1.0, balance=5.0, temperature_decay=0.9999,
               temperature_min=0.1, warmup_epochs=350, random_ratio=0.5, router_pool=8, in_channels=3,
               input_size=32, num_classes=10)
