@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from condnet.train import RunDir, load_checkpoint
+from condnet.train.distributed import local_device
 
 ROOT = Path(__file__).parents[1]
 TORCHRUN = Path(sys.executable).with_name("torchrun")
@@ -41,3 +43,14 @@ def test_torchrun_two_processes_gloo(tmp_path):
     assert 0.0 <= summary["test_accuracy"] <= 100.0 and summary["best_epoch"] in (1, 2)
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]  # it learned
     assert load_checkpoint(run.last)["epoch"] == 2
+
+
+def test_each_process_takes_the_gpu_of_its_local_rank(monkeypatch):
+    made_current = []
+    monkeypatch.setattr(torch.cuda, "set_device", made_current.append)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert local_device(torch.device("cuda")) == torch.device("cuda")  # not under torchrun
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert local_device(torch.device("cpu")) == torch.device("cpu")
+    assert local_device(torch.device("cuda")) == torch.device("cuda", 1)
+    assert made_current == [torch.device("cuda", 1)]

@@ -23,6 +23,15 @@ class DistInfo:
         return self.world_size > 1
 
 
+def local_device(device: torch.device) -> torch.device:
+    """Under torchrun on CUDA, this process's own GPU (``cuda:$LOCAL_RANK``), made current; else ``device``."""
+    if device.type != "cuda" or "LOCAL_RANK" not in os.environ:
+        return device
+    local = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    torch.cuda.set_device(local)
+    return local
+
+
 def init_distributed(device: torch.device) -> DistInfo:
     """Join the process group if torchrun set WORLD_SIZE > 1; otherwise a single-process DistInfo."""
     world = int(os.environ.get("WORLD_SIZE", "1"))

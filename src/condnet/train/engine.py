@@ -16,7 +16,7 @@ from condnet.cost import count_params
 from condnet.errors import CondnetError
 from condnet.seeding import rng_state, seed_everything, set_rng_state
 from condnet.train.checkpoint import load_checkpoint, save_checkpoint
-from condnet.train.distributed import DistInfo, all_reduce_sum, barrier, init_distributed
+from condnet.train.distributed import all_reduce_sum, barrier, init_distributed, local_device
 from condnet.train.objective import evaluate, logits_of, training_losses
 from condnet.train.optim import build_optimizer, build_scheduler
 from condnet.train.rundir import RunDir
@@ -43,7 +43,7 @@ class Trainer:
                                "another --out")
         self.cfg = resolve_run_config(cfg)
         self.resume, self.verbose = resume, verbose
-        self.device = _device(self.cfg.train.device)
+        self.device = local_device(_device(self.cfg.train.device))
         if self.cfg.train.threads:
             torch.set_num_threads(self.cfg.train.threads)
         self.dist = init_distributed(self.device)
