@@ -1,0 +1,139 @@
+"""The hierarchical network (HNN): a shared trunk, nested per-node segments, one 1-logit head per class.
+
+``HNN(spec, hierarchy, ...)`` builds the network of a backbone spec (see ``plan`` for the layout).
+``model(x, gains={node: gain})`` applies top-down attention: a node's output features are multiplied by
+its gain (a number, or a tensor with one gain per sample) before they reach its children or its head.
+``model.cutout(classes)`` returns an expert: a physically smaller HNN holding only the trunk and the
+segments on the paths to the kept classes, whose logits equal the full model's for those classes.
+
+Sibling segments run one after another. Batching them as grouped convolutions was measured
+(benchmarks/hnn_speed.py) and was not faster on CPU; it also changes the convolution algorithm with
+the number of groups, which would break the bit-exact equality of an expert's logits.
+"""
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from condnet.data.hierarchy import Hierarchy, leaves
+from condnet.errors import CondnetError
+from condnet.models.hnn.plan import plan_segments
+from condnet.models.stages import BackboneSpec
+
+Gain = float | torch.Tensor
+
+
+class HNN(nn.Module):
+    """Trunk = first ``split`` stages of ``spec``; the rest distributed over ``hierarchy``'s levels.
+
+    ``classes`` (indices) makes an expert holding only what those classes need; its logits are in the
+    order of ``classes`` sorted. ``width_rule`` ("share" or "sqrt_share") and ``width_floor`` set each
+    node's width as a fraction of the backbone's: ``max(floor, share of classes (or its square root))``.
+    """
+
+    def __init__(self, spec: BackboneSpec, hierarchy: Hierarchy, split: int = 1, width_rule: str = "share",
+                 width_floor: float = 0.0625, classes: Sequence[int] | None = None) -> None:
+        super().__init__()
+        if hierarchy.num_classes != spec.num_classes:
+            raise CondnetError(f"the hierarchy has {hierarchy.num_classes} classes, the backbone "
+                               f"{spec.num_classes}")
+        self.spec, self.hierarchy = spec, hierarchy
+        self.split, self.width_rule, self.width_floor = split, width_rule, width_floor
+        kept = None if classes is None else sorted(set(int(c) for c in classes))
+        if kept is not None and (not kept or kept[0] < 0 or kept[-1] >= hierarchy.num_classes):
+            raise CondnetError(f"expert classes must be a non-empty subset of 0..{hierarchy.num_classes - 1}")
+        self.classes = kept  # None for the full network (it answers for every class)
+        self.segments = plan_segments(hierarchy, len(spec.stages), split, width_rule, width_floor,
+                                      None if kept is None else set(kept))
+        self.trunk, channels = self._build(range(split), spec.in_channels, 1.0)
+        out_channels = {hierarchy.root.name: channels}
+        blocks = {}
+        for seg in self.segments:
+            blocks[seg.key], out_channels[seg.node] = self._build(seg.stages, out_channels[seg.source], seg.scale)
+        self.blocks = nn.ModuleDict(blocks)
+        self.heads = nn.ModuleDict({f"c{c}": nn.Linear(out_channels[hierarchy.class_names[c]], 1)
+                                    for c in self.output_classes})
+        self.node_names = {hierarchy.root.name, *(s.node for s in self.segments)}
+
+    def _build(self, stages: Sequence[int], channels: int, scale: float) -> tuple[nn.Module, int]:
+        modules = []
+        for index in stages:
+            module, channels = self.spec.stages[index].build(channels, scale)
+            modules.append(module)
+        return nn.Sequential(*modules), channels
+
+    @property
+    def output_classes(self) -> list[int]:
+        """Class indices (of the full network) of the logits, in output order."""
+        return list(range(self.hierarchy.num_classes)) if self.classes is None else self.classes
+
+    @property
+    def class_names(self) -> list[str]:
+        return [self.hierarchy.class_names[c] for c in self.output_classes]
+
+    def _check_gains(self, gains: Mapping[str, Gain], batch: int) -> dict[str, Gain]:
+        checked = {}
+        for name, gain in gains.items():
+            if name not in self.node_names:
+                raise CondnetError(f"no node {name!r} in this network; nodes: {', '.join(sorted(self.node_names))}")
+            values = gain if isinstance(gain, torch.Tensor) else torch.tensor(float(gain))
+            if values.ndim > 1 or values.ndim == 1 and len(values) != batch:
+                raise CondnetError(f"gain of {name!r} must be a number or one value per sample ({batch})")
+            if not bool(torch.isfinite(values).all()) or bool((values < 0).any()):
+                raise CondnetError(f"gain of {name!r} must be finite and >= 0, got {gain!r}")
+            checked[name] = gain if isinstance(gain, torch.Tensor) else float(gain)
+        return checked
+
+    @staticmethod
+    def _scaled(features: torch.Tensor, gain: Gain) -> torch.Tensor:
+        if isinstance(gain, torch.Tensor):
+            gain = gain.to(features.dtype).reshape(-1, *([1] * (features.ndim - 1)))
+        return features * gain
+
+    def forward(self, x: torch.Tensor, gains: Mapping[str, Gain] | None = None) -> torch.Tensor:
+        gains = self._check_gains(gains, len(x)) if gains else {}
+        root = self.hierarchy.root.name
+        features = {root: self.trunk(x)}
+        if root in gains:
+            features[root] = self._scaled(features[root], gains[root])
+        for seg in self.segments:
+            out = self.blocks[seg.key](features[seg.source])
+            if seg.last and seg.node in gains:
+                out = self._scaled(out, gains[seg.node])
+            features[seg.node] = out
+        logits = []
+        for c in self.output_classes:
+            leaf = features[self.hierarchy.class_names[c]]
+            logits.append(self.heads[f"c{c}"](leaf.mean(dim=(2, 3)) if leaf.ndim == 4 else leaf))
+        return torch.cat(logits, dim=1)
+
+    def cutout(self, classes: Sequence[str | int]) -> "HNN":
+        """An expert for ``classes`` (names, indices, or group names meaning all their classes).
+
+        The expert shares no tensors with this network; it is in this network's train/eval mode.
+        """
+        kept = self.hierarchy.resolve_classes(classes)
+        missing = sorted(set(kept) - set(self.output_classes))
+        if missing:
+            raise CondnetError(f"this expert has no class {self.hierarchy.class_names[missing[0]]!r}; "
+                               "cut experts out of the full network")
+        expert = HNN(self.spec, self.hierarchy, self.split, self.width_rule, self.width_floor, kept)
+        own = self.state_dict()
+        expert.load_state_dict({k: v.clone() for k, v in own.items() if k in expert.state_dict()})
+        if hasattr(self, "condnet_config"):
+            expert.condnet_config = {**copy.deepcopy(self.condnet_config), "classes": kept}
+        return expert.train(self.training)
+
+    def node_classes(self, name: str) -> list[int]:
+        """The classes under node ``name`` (a group or a class)."""
+        if name in self.hierarchy.class_names:
+            return [self.hierarchy.class_names.index(name)]
+        return leaves(self.hierarchy.group(name))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One row per segment: node, level, backbone stages, width scale."""
+        return [{"node": s.node, "level": s.level, "stages": [self.spec.stages[i].name for i in s.stages],
+                 "scale": round(s.scale, 4)} for s in self.segments]
