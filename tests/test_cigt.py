@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from fake_files import write_cifar, write_idx_dataset
 
 from condnet.cigt import CIGTNet, information_gain, temperature
 from condnet.config import load_config
@@ -12,7 +13,6 @@ from condnet.errors import CondnetError
 from condnet.models import create_model
 from condnet.train import Trainer
 from condnet.train.loading import load_model
-from fake_files import write_cifar, write_idx_dataset
 
 LN2 = math.log(2)
 
@@ -91,12 +91,19 @@ def test_gather_and_dense_identical_in_training_mode_without_batchnorm():
     # MNIST blocks have no BatchNorm (and no dropout): training mode must match exactly, routes included
     gather, dense = _pair("cigt_lenet_mnist", warmup_epochs=0, random_ratio=0.5)
     x = torch.randn(32, 1, 28, 28)
+    y = torch.randint(0, 10, (32,))
     torch.manual_seed(1)
     out_g = gather.train()(x)
     torch.manual_seed(1)
     out_d = dense.train()(x)
     assert torch.equal(out_g.routes, out_d.routes)
     assert torch.allclose(out_g.logits, out_d.logits, rtol=0, atol=1e-5)
+    for model, out in ((gather, out_g), (dense, out_d)):  # both modes back-propagate
+        sum(model.training_loss(out, y).values()).backward()
+    for (name, p_g), p_d in zip(gather.named_parameters(), dense.parameters()):
+        assert (p_g.grad is None) == (p_d.grad is None or not p_d.grad.any()), name
+        if p_g.grad is not None:
+            assert torch.allclose(p_g.grad, p_d.grad, rtol=1e-4, atol=1e-6), name
 
 
 def test_training_mode_batchnorm_statistics_come_from_the_routed_samples_only():

@@ -36,7 +36,7 @@ class RouteStats:
 
 @torch.no_grad()
 def collect_routes(model: CIGTNet, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                   device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Routes [N, L], labels [N] and predictions [N] of ``model`` in eval mode (its mode is restored)."""
     was_training = model.training
     model.eval()

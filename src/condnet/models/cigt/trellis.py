@@ -13,6 +13,7 @@ it in eval mode (batch statistics of one sample do not exist).
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -53,7 +54,7 @@ class CIGTOutput:
 def split_stages(stages: Sequence[StageSpec], boundaries: Sequence[int]) -> list[list[StageSpec]]:
     """Cut ``stages`` into layers; a new layer begins at each stage index in ``boundaries``."""
     edges = [0, *boundaries, len(stages)]
-    return [list(stages[a:b]) for a, b in zip(edges, edges[1:])]
+    return [list(stages[a:b]) for a, b in pairwise(edges)]
 
 
 @contextmanager
@@ -159,16 +160,18 @@ class CIGTNet(nn.Module):
     def forward(self, x: torch.Tensor, return_routes: bool = False):
         """Logits [N, C]; with ``return_routes`` also the routes [N, L]; in training a :class:`CIGTOutput`."""
         n, depth = len(x), len(self.layers)
-        routes = torch.zeros(n, depth, dtype=torch.long, device=x.device)
-        probs = []
+        route = torch.zeros(n, dtype=torch.long, device=x.device)
+        layer_routes, probs = [route], []
         randomized = self._randomized(n, x.device)
         h = x
         for l, blocks in enumerate(self.layers):
-            h = self._run_layer(blocks, h, routes[:, l])
+            h = self._run_layer(blocks, h, route)
             if l + 1 < depth:
-                routes[:, l + 1], p = self._route(l, h, randomized)
+                route, p = self._route(l, h, randomized)
+                layer_routes.append(route)
                 if p is not None:
                     probs.append(p)
+        routes = torch.stack(layer_routes, dim=1)
         if return_routes:
             return h, routes
         return CIGTOutput(h, routes, probs) if self.training else h
