@@ -29,6 +29,7 @@ def _fails(capsys, argv: list[str], needle: str) -> None:
 @pytest.mark.parametrize("argv, needle", [
     (["train"], "needs --config FILE.yaml"),
     (["train", "--resume"], "--resume needs --out DIR"),
+    (["train", "--resume", "--out", "runs/x", "--set", "train.epochs=30"], "--set needs --config"),
     (["train", "--config", THIN, "--set", "train.epochs"], "--set expects section.key=value"),
     (["train", "--config", THIN, "--set", "train.epochs=0"], "train.epochs must be >= 1, got 0"),
     (["train", "--config", THIN, "--set", "train.schedule=linear"],

@@ -23,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.config is None and not args.resume:
         raise CondnetError("condnet train needs --config FILE.yaml (or --out DIR --resume)")
+    if args.config is None and args.overrides:
+        raise CondnetError("--set needs --config; a resumed run keeps the config saved in its directory")
     if args.out is None:
         if args.config is None:
             raise CondnetError("--resume needs --out DIR, the run directory to continue")
