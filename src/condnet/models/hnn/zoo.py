@@ -2,7 +2,7 @@
 
 Config keys of an HNN model = the backbone's options + ``hierarchy`` (a built-in dataset name, a
 .yaml/.json file, or an inline mapping with ``classes`` and ``tree``), ``split``, ``width_rule``,
-``width_floor`` and ``classes`` (set for an expert: the full model's config + its kept classes, so an
+``width_floor``, ``attention`` (evidence | features, see ``network``) and ``classes`` (set for an expert: the full model's config + its kept classes, so an
 expert checkpoint is rebuilt like any registered model).
 """
 
@@ -16,7 +16,7 @@ from condnet.models.backbones import BACKBONES, backbone_spec
 from condnet.models.hnn.network import HNN
 from condnet.models.registry import register_model
 
-HNN_OPTIONS = ("hierarchy", "split", "width_rule", "width_floor", "classes")
+HNN_OPTIONS = ("hierarchy", "split", "width_rule", "width_floor", "classes", "attention")
 
 
 def hnn_factory(backbone: str, hierarchy: str, split: int, width_floor: float,
@@ -31,13 +31,14 @@ def hnn_factory(backbone: str, hierarchy: str, split: int, width_floor: float,
         inspect.Parameter("split", keyword, default=split),
         inspect.Parameter("width_rule", keyword, default="share"),
         inspect.Parameter("width_floor", keyword, default=width_floor),
-        inspect.Parameter("classes", keyword, default=None)]
+        inspect.Parameter("classes", keyword, default=None),
+        inspect.Parameter("attention", keyword, default="evidence")]
 
     def factory(**cfg: Any) -> nn.Module:
         own = {k: cfg.pop(k) for k in HNN_OPTIONS}
         spec = backbone_spec(backbone, **cfg)
         tree = resolve_hierarchy(own["hierarchy"], spec.num_classes)
-        return HNN(spec, tree, own["split"], own["width_rule"], own["width_floor"], own["classes"])
+        return HNN(spec, tree, own["split"], own["width_rule"], own["width_floor"], own["classes"], own["attention"])
 
     factory.__signature__ = inspect.Signature(params)
     return factory

@@ -1,0 +1,136 @@
+"""Top-down attention protocols: test accuracy of an HNN under group-level cues, over a sweep of gains.
+
+The cue of an image comes from its true top-level group (a group directly under the root), never from
+its class. Images of classes that hang directly from the root have no group and get no signal.
+
+- ``group-cue``: the true group's gain is set to ``gain``.
+- ``inhibit-distractors``: every other top-level node (groups and root-level classes) gets ``gain``.
+- ``noisy-cue``: a cued group gets ``gain``; it is the true group with probability ``reliability`` and a
+  uniformly drawn other group otherwise (seeded, drawn once per image for the whole sweep).
+"""
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from condnet.data import Batcher
+from condnet.errors import CondnetError
+from condnet.models.hnn import HNN
+from condnet.train.objective import logits_of
+
+PROTOCOLS = ("group-cue", "inhibit-distractors", "noisy-cue")
+
+
+@dataclass
+class Sweep:
+    """Accuracy (%) with no signal and under each gain, over ``n`` images (``cued`` of them with a cue)."""
+
+    protocol: str
+    gains: list[float]
+    accuracy: list[float]
+    no_signal_accuracy: float
+    n: int
+    cued: int
+    reliability: float | None = None
+    cue_correct: float | None = None  # % of cued images whose cue named their true group
+    groups: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def true_groups(model: HNN, labels: torch.Tensor) -> torch.Tensor:
+    """Index (into ``model.hierarchy.top_groups()``) of each label's top-level group, -1 if it has none."""
+    groups = model.hierarchy.top_groups()
+    table = torch.full((model.hierarchy.num_classes,), -1, dtype=torch.int64)
+    for g, group in enumerate(groups):
+        table[torch.tensor(model.node_classes(group.name))] = g
+    return table[labels]
+
+
+def draw_cues(truth: torch.Tensor, num_groups: int, reliability: float, seed: int) -> torch.Tensor:
+    """The cued group of each image: the true one with probability ``reliability``, else another at random."""
+    generator = torch.Generator().manual_seed(seed)
+    right = torch.rand(len(truth), generator=generator) < reliability
+    if num_groups < 2:
+        return truth
+    other = torch.randint(0, num_groups - 1, (len(truth),), generator=generator)
+    other = other + (other >= truth).long()  # uniform over the groups that are not the true one
+    return torch.where(right | (truth < 0), truth, other)
+
+
+def cue_gains(model: HNN, protocol: str, cues: torch.Tensor, gain: float) -> dict[str, torch.Tensor]:
+    """Per-image gains of each top-level node for ``cues`` (group index per image, -1: no signal)."""
+    groups = model.hierarchy.top_groups()
+    has_cue = cues >= 0
+    gains = {}
+    if protocol == "inhibit-distractors":
+        top_nodes = [c.name if not isinstance(c, int) else model.hierarchy.class_names[c]
+                     for c in model.hierarchy.root.children]
+        for name in top_nodes:
+            index = next((g for g, group in enumerate(groups) if group.name == name), -2)
+            gains[name] = torch.where(has_cue & (cues != index), gain, 1.0)
+    else:
+        for g, group in enumerate(groups):
+            gains[group.name] = torch.where(cues == g, gain, 1.0)
+    return {k: v for k, v in gains.items() if k in model.node_names}
+
+
+def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[float],
+                    reliability: float = 0.8, seed: int = 0) -> Sweep:
+    """Test accuracy of ``model`` under ``protocol`` for each gain, next to the no-signal accuracy."""
+    if protocol not in PROTOCOLS:
+        raise CondnetError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    for gain in gains:
+        if not 0 <= gain < float("inf"):
+            raise CondnetError(f"gains must be finite and >= 0, got {gain}")
+    if not 0.0 <= reliability <= 1.0:
+        raise CondnetError(f"reliability must be in [0, 1], got {reliability}")
+    groups = model.hierarchy.top_groups()
+    if not groups:
+        raise CondnetError("the hierarchy has no groups under its root, so there is no group cue to give")
+    model.eval()
+    correct = torch.zeros(len(gains) + 1, dtype=torch.int64)
+    n = cued = right = 0
+    with torch.no_grad():
+        for batch, (x, y) in enumerate(images.epoch()):
+            truth = true_groups(model, y)
+            cues = draw_cues(truth, len(groups), reliability if protocol == "noisy-cue" else 1.0,
+                             seed * 1_000_003 + batch)
+            correct[0] += int((logits_of(model(x)).argmax(1) == y).sum())
+            for i, gain in enumerate(gains, start=1):
+                logits = logits_of(model(x, gains=cue_gains(model, protocol, cues, float(gain))))
+                correct[i] += int((logits.argmax(1) == y).sum())
+            n += len(y)
+            cued += int((truth >= 0).sum())
+            right += int(((cues == truth) & (truth >= 0)).sum())
+    accuracy = (100.0 * correct.double() / max(n, 1)).tolist()
+    return Sweep(protocol, [float(g) for g in gains], accuracy[1:], accuracy[0], n, cued,
+                 reliability if protocol == "noisy-cue" else None,
+                 100.0 * right / cued if protocol == "noisy-cue" and cued else None, [g.name for g in groups])
+
+
+def plot_sweeps(sweeps: Sequence[Sweep], path: str | Path, title: str = "") -> None:
+    """Accuracy against gain, one line per protocol, with the no-signal accuracy as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from condnet.train.rundir import atomic_file
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for sweep in sweeps:
+        label = sweep.protocol + (f" (p={sweep.reliability})" if sweep.reliability is not None else "")
+        ax.plot(sweep.gains, sweep.accuracy, marker="o", label=label)
+    ax.axhline(sweeps[0].no_signal_accuracy, color="gray", linestyle="--", label="no signal")
+    ax.set_xlabel("gain")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_file(Path(path), "wb") as handle:
+        fig.savefig(handle, format="png", dpi=120)
+    plt.close(fig)

@@ -1,0 +1,80 @@
+"""Cutout experts: their cost against the full HNN and the plain backbone, and their accuracy.
+
+``expert_report(full, classes, test, ...)`` cuts an expert out of a trained HNN and returns a plain
+dict: parameters and MACs per sample of the expert, of the full HNN and of the plain backbone, the
+reductions (%) against both, the expert's accuracy on the test images of its classes (argmax over its
+classes) and the full model's accuracy (argmax over all classes) on the same images.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from condnet.cost import count_macs, count_params
+from condnet.data import Batcher, Split
+from condnet.models.hnn import HNN
+from condnet.models.stages import StageNet
+from condnet.train.objective import collect_logits
+
+
+def reduction(part: float, whole: float) -> float:
+    """How much smaller ``part`` is than ``whole``, in percent."""
+    return 100.0 * (1.0 - part / whole)
+
+
+def model_cost(model: nn.Module, example: torch.Tensor) -> dict[str, float]:
+    """Parameters and MACs per sample of ``model`` (in eval mode) on ``example`` [N, C, H, W]."""
+    was_training = model.training
+    cost = {"params": count_params(model), "macs": count_macs(model.eval(), example)}
+    model.train(was_training)
+    return cost
+
+
+def costs(full: HNN, expert: HNN) -> dict[str, Any]:
+    """Cost of the expert, the full HNN and the plain backbone, and the expert's reductions against both."""
+    spec = full.spec
+    example = torch.zeros(2, spec.in_channels, spec.input_size, spec.input_size)
+    rows = {"expert": model_cost(expert, example), "full": model_cost(full, example),
+            "backbone": model_cost(StageNet(spec), example)}
+    return {**rows, "reduction_vs_full": {k: reduction(rows["expert"][k], rows["full"][k]) for k in ("params", "macs")},
+            "reduction_vs_backbone": {k: reduction(rows["expert"][k], rows["backbone"][k])
+                                      for k in ("params", "macs")}}
+
+
+def accuracies(full: HNN, expert: HNN, images: Batcher) -> dict[str, Any]:
+    """Accuracy (%) of the expert (argmax over its classes) and of the full model on ``images``.
+
+    ``images`` holds only images of the expert's classes, labelled with full-model class indices.
+    """
+    expert_logits, labels = collect_logits(expert, images.epoch())
+    full_logits, _ = collect_logits(full, images.epoch())
+    classes = torch.tensor(expert.output_classes)
+    n = max(len(labels), 1)
+    return {"n": len(labels),
+            "expert_accuracy": 100.0 * float((classes[expert_logits.argmax(1)] == labels).sum()) / n,
+            "full_accuracy": 100.0 * float((full_logits.argmax(1) == labels).sum()) / n}
+
+
+def images_of(test: Split, classes: Sequence[int]) -> Split:
+    """The images of ``classes`` with their original (full-model) labels."""
+    mask = torch.isin(test.labels, torch.tensor(list(classes)))
+    return test.subset(mask.nonzero().flatten())
+
+
+def expert_report(full: HNN, classes: Sequence[str | int], test: Split, batcher: Batcher) -> dict[str, Any]:
+    """Cut an expert for ``classes`` out of ``full`` and report its cost and accuracy.
+
+    ``batcher`` is an evaluation batcher (its split is replaced by the images of the expert's classes).
+    """
+    expert = full.cutout(classes).eval()
+    images = Batcher(images_of(test, expert.output_classes), batcher.batch_size, batcher.mean, batcher.std)
+    return {"classes": expert.output_classes, "class_names": expert.class_names,
+            **costs(full, expert), **accuracies(full.eval(), expert, images)}
+
+
+def standard_experts(full: HNN) -> list[list[str]]:
+    """Every single-group expert (groups below the root) and every single-class expert, as name lists."""
+    groups = [[g.name] for g, depth in full.hierarchy.groups() if depth > 0]
+    return groups + [[name] for name in full.hierarchy.class_names]

@@ -1,0 +1,53 @@
+"""``condnet cutout``: cut an expert for some classes out of a trained HNN, save it, report cost and accuracy."""
+
+import argparse
+from pathlib import Path
+
+from condnet.analysis.experts import expert_report
+from condnet.cli.output import print_json
+from condnet.errors import CondnetError
+from condnet.models.hnn import HNN
+from condnet.train import load_data, make_batcher, save_checkpoint
+from condnet.train.loading import load_model
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cutout", help="cut an expert for some classes out of a trained HNN")
+    p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("--classes", required=True, metavar="A,B,...",
+                   help="class names, class indices or group names (a group = all its classes), comma-separated")
+    p.add_argument("--out", required=True, metavar="FILE.pt", help="where to save the expert checkpoint")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def load_hnn(path: str) -> tuple[HNN, object]:
+    """The HNN of a run directory or checkpoint (in eval mode) and its run config."""
+    loaded = load_model(path)
+    if not isinstance(loaded.model, HNN):
+        raise CondnetError(f"{loaded.path} holds a {loaded.config.model['name']!r} model, not an HNN; "
+                           "cutout and attention need a hierarchical network (hnn_* models)")
+    return loaded.model, loaded.config
+
+
+def run(args: argparse.Namespace) -> int:
+    full, config = load_hnn(args.path)
+    names = [c.strip() for c in args.classes.split(",") if c.strip()]
+    expert = full.cutout(names)
+    run_config = config.to_dict()
+    save_checkpoint(Path(args.out), {**run_config, "model": expert.condnet_config}, expert.state_dict())
+    data = load_data(config.data)
+    report = expert_report(full, names, data.test, make_batcher(data.test, config.data, data.info, training=False))
+    result = {"path": args.path, "out": args.out, **report}
+    if args.json:
+        print_json(result)
+    else:
+        print(f"expert for {', '.join(report['class_names'])} saved to {args.out}")
+        for row in ("expert", "full", "backbone"):
+            print(f"  {row:<9} params {report[row]['params']:>11,}  MACs/sample {report[row]['macs']:>14,}")
+        for against in ("full", "backbone"):
+            cut = report[f"reduction_vs_{against}"]
+            print(f"  vs {against:<9} {cut['params']:6.2f}% fewer params  {cut['macs']:6.2f}% fewer MACs")
+        print(f"  accuracy on {report['n']} test images of its classes: expert {report['expert_accuracy']:.2f}%  "
+              f"full model {report['full_accuracy']:.2f}%")
+    return 0
