@@ -1,0 +1,170 @@
+"""Reports over trained runs: what every run measures (accuracy, cost, experts, attention, routes),
+written as a Markdown report with PNG figures.
+
+``analyse_run`` returns a plain dict per run (cached by the demo); ``write_report`` turns a list of them
+into ``report.md`` and the figures. ``condnet report`` and ``condnet demo`` both use them.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from condnet.analysis.attention import PROTOCOLS, Sweep, attention_sweep, plot_sweeps
+from condnet.analysis.evaluation import evaluate_path
+from condnet.analysis.experts import expert_report
+from condnet.analysis.figures import plot_pareto, plot_savings, plot_tree
+from condnet.analysis.routes import RouteStats, plot_routes
+from condnet.analysis.tree_costs import node_cost_tree
+from condnet.cli.routes_cmd import routes_of_run
+from condnet.models.cigt import CIGTNet
+from condnet.models.hnn import HNN
+from condnet.train import load_data, make_batcher
+from condnet.train.loading import load_model
+from condnet.train.rundir import write_text_atomic
+
+DEFAULT_GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 4.0)
+
+
+def demo_experts(model: HNN) -> list[list[str]]:
+    """Every group below the root, and one single class (the first class of the first group)."""
+    groups = [[g.name] for g, depth in model.hierarchy.groups() if depth > 0]
+    return groups + [[model.class_names[model.node_classes(groups[0][0])[0]]]] if groups else groups
+
+
+def run_kind(model: Any, config: dict[str, Any]) -> str:
+    """hnn, cigt, or baseline (plain backbones and randomly routed trellises)."""
+    if isinstance(model, HNN):
+        return "hnn"
+    if isinstance(model, CIGTNet):
+        return "baseline" if config.get("routing") == "random" else "cigt"
+    return "baseline"
+
+
+def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Sequence[str]] | None = None,
+                gains: Sequence[float] = DEFAULT_GAINS, reliability: float = 0.8) -> dict[str, Any]:
+    """Everything the report shows about one run, as plain data.
+
+    All runs: ``condnet eval --json``'s figures on the test split. HNNs: expert reports (``experts``, by
+    default :func:`demo_experts`), attention sweeps for every protocol and the per-node cost tree.
+    Routed CIGTs: routing statistics.
+    """
+    loaded = load_model(path)
+    result: dict[str, Any] = {"name": Path(path).name, "label": label or Path(path).name, "path": str(path),
+                              "kind": run_kind(loaded.model, loaded.config.model), "eval": evaluate_path(path)}
+    model = loaded.model
+    if isinstance(model, HNN):
+        data = load_data(loaded.config.data)
+        batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
+        chosen = experts if experts is not None else demo_experts(model)
+        result["experts"] = [{"label": ", ".join(classes), **expert_report(model, list(classes), data.test, batches)}
+                             for classes in chosen]
+        result["attention"] = [attention_sweep(model, batches, protocol, gains, reliability).as_dict()
+                               for protocol in PROTOCOLS]
+        result["tree"] = node_cost_tree(model)
+    if isinstance(model, CIGTNet):
+        stats, info = routes_of_run(str(path))
+        result["routes"], result["path_params"] = stats.as_dict(), info["params"]
+    return result
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _m(macs: float) -> str:
+    return f"{macs / 1e6:,.2f} M"
+
+
+def models_table(runs: Sequence[dict[str, Any]]) -> str:
+    """The main table: every run's test accuracy, MACs per sample and parameters."""
+    reference = max(r["eval"]["macs_per_sample"] for r in runs)
+    rows = []
+    for r in runs:
+        ev = r["eval"]
+        macs = ev.get("macs", {})
+        spread = f" ({_m(macs['min'])}–{_m(macs['max'])})" if macs and macs["min"] != macs["max"] else ""
+        rows.append([r["label"], ev["model"], r["kind"], f"{ev['accuracy']:.2f}", _m(ev["macs_per_sample"]) + spread,
+                     f"{100 * ev['macs_per_sample'] / reference:.1f}%", f"{ev['params']:,}"])
+    return _table(["run", "model", "kind", "test accuracy (%)", "MACs/sample (min–max)", "MACs vs largest",
+                   "params"], rows)
+
+
+def experts_table(run: dict[str, Any]) -> str:
+    rows = []
+    for e in run["experts"]:
+        rows.append([e["label"], f"{e['expert']['params']:,}", _m(e["expert"]["macs"]),
+                     f"{e['reduction_vs_full']['params']:.1f}% / {e['reduction_vs_full']['macs']:.1f}%",
+                     f"{e['reduction_vs_backbone']['params']:.1f}% / {e['reduction_vs_backbone']['macs']:.1f}%",
+                     f"{e['expert_accuracy']:.2f}", f"{e['full_accuracy']:.2f}", e["n"]])
+    return _table(["expert", "params", "MACs/sample", "saved vs full HNN (params / MACs)",
+                   "saved vs backbone (params / MACs)", "expert accuracy (%)", "full HNN on same images (%)",
+                   "test images"], rows)
+
+
+def attention_table(run: dict[str, Any]) -> str:
+    sweeps = run["attention"]
+    header = ["protocol", "no signal"] + [f"gain {g:g}" for g in sweeps[0]["gains"]]
+    rows = [[s["protocol"] + (f" (p={s['reliability']})" if s["reliability"] is not None else ""),
+             f"{s['no_signal_accuracy']:.2f}"] + [f"{a:.2f}" for a in s["accuracy"]] for s in sweeps]
+    return _table(header, rows)
+
+
+def routes_table(runs: Sequence[dict[str, Any]]) -> str:
+    rows = [[r["label"], f"{r['routes']['mutual_information']:.3f}", f"{r['routes']['route_entropy']:.3f}",
+             ", ".join(f"{max(v, 0.0):.3f}" for v in r["routes"]["layer_mutual_information"])] for r in runs]
+    return _table(["run", "I(path; class) (nats)", "H(path) (nats)", "I(block; class) per layer"], rows)
+
+
+def path_table(run: dict[str, Any]) -> str:
+    stats = run["routes"]
+    rows = [[name] + counts for name, counts in zip(stats["class_names"], stats["path_counts_by_class"])]
+    return _table(["class"] + [f"path {p}" for p in stats["path_names"]], rows)
+
+
+def pareto_points(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    points = [{"label": r["label"], "macs": r["eval"]["macs_per_sample"], "accuracy": r["eval"]["accuracy"],
+               "kind": r["kind"]} for r in runs]
+    for r in runs:
+        points += [{"label": e["label"], "macs": e["expert"]["macs"],
+                    "accuracy": e["expert_accuracy"], "kind": "expert"} for e in r.get("experts", [])]
+    return points
+
+
+def write_report(runs: Sequence[dict[str, Any]], out: str | Path, title: str = "condnet report",
+                 commands: Sequence[str] = ()) -> Path:
+    """Write ``out/report.md`` and its figures (``out/figures/*.png``) from :func:`analyse_run` results."""
+    out = Path(out)
+    figures = out / "figures"
+    parts = [f"# {title}", "", ("All accuracies are on the test split, models selected on the validation split. "
+             "MACs per sample count convolutions, linear layers and matrix products that actually ran "
+             "(routers and heads included; BatchNorm, activations and pooling not counted)."), "",
+             "## Models", "", models_table(runs), "",
+             f"![accuracy against MACs]({plot_pareto(pareto_points(runs), figures / 'pareto.png').relative_to(out)})",
+             "", "Experts are scored on the test images of their own classes (argmax over their classes)."]
+    for r in runs:
+        if "experts" in r:
+            name, label = r["name"], r["label"]
+            parts += ["", f"## Cutout experts of {label}", "", experts_table(r), "",
+                      f"![expert savings]({plot_savings(r['experts'], figures / f'savings_{name}.png').relative_to(out)})",
+                      "", f"## Top-down attention on {label}", "",
+                      ("Cues come from each test image's true group (never its class); the noisy cue names the "
+                      "true group with probability p and another group otherwise."), "", attention_table(r), ""]
+            sweeps = [Sweep(**s) for s in r["attention"]]
+            plot_sweeps(sweeps, figures / f"attention_{name}.png", title=f"top-down attention: {label}")
+            parts += [f"![attention curves](figures/attention_{name}.png)", "",
+                      f"## Hierarchy of {label}", "",
+                      f"![hierarchy]({plot_tree(r['tree'], figures / f'tree_{name}.png').relative_to(out)})"]
+    routed = [r for r in runs if "routes" in r]
+    if routed:
+        parts += ["", "## CIGT routing", "", routes_table(routed)]
+        for r in routed:
+            image = plot_routes(RouteStats(**r["routes"]), figures / f"routes_{r['name']}.png").relative_to(out)
+            parts += ["", f"### {r['label']}: test images per class and leaf path", "", path_table(r), "",
+                      f"![routes of {r['label']}]({image})"]
+    if commands:
+        parts += ["", "## Reproduce", "", "```", *commands, "```"]
+    path = out / "report.md"
+    write_text_atomic(path, "\n".join(parts) + "\n")
+    return path
