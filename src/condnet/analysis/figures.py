@@ -41,25 +41,25 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Accuracy against MACs per sample; ``points`` have label, macs, accuracy and kind (see KIND_STYLE)."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     for kind, (marker, color) in KIND_STYLE.items():
         chosen = [p for p in points if p["kind"] == kind]
         if chosen:
             ax.scatter([p["macs"] / 1e6 for p in chosen], [p["accuracy"] for p in chosen], marker=marker,
                        color=color, s=60 if kind != "expert" else 30, label=kind, zorder=3)
-    front = pareto_front([(p["macs"], p["accuracy"]) for p in points])
-    ax.plot([points[i]["macs"] / 1e6 for i in front], [points[i]["accuracy"] for i in front], color="black",
-            linewidth=0.8, linestyle=":", label="Pareto front", zorder=2)
-    for p in points:
-        if p["kind"] != "expert":
-            ax.annotate(p["label"], (p["macs"] / 1e6, p["accuracy"]), textcoords="offset points",
-                        xytext=(5, -10), fontsize=8)
+    models = [p for p in points if p["kind"] != "expert"]  # experts solve easier tasks: not on the front
+    front = [models[i] for i in pareto_front([(p["macs"], p["accuracy"]) for p in models])]
+    ax.plot([p["macs"] / 1e6 for p in front], [p["accuracy"] for p in front], color="black",
+            linewidth=0.8, linestyle=":", label="Pareto front (full models)", zorder=2)
+    for i, p in enumerate(sorted(models, key=lambda p: p["accuracy"])):
+        ax.annotate(p["label"], (p["macs"] / 1e6, p["accuracy"]), textcoords="offset points",
+                    xytext=(6, 8 if i % 2 else -12), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("MACs per sample (millions, log scale)")
     ax.set_ylabel("test accuracy on the model's classes (%)")
     ax.set_title("Accuracy against inference cost")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return save_png(fig, path)
 
@@ -71,7 +71,7 @@ def plot_savings(experts: Sequence[dict[str, Any]], path: str | Path) -> Path:
     series = [("params vs full HNN", "reduction_vs_full", "params"), ("MACs vs full HNN", "reduction_vs_full", "macs"),
               ("params vs backbone", "reduction_vs_backbone", "params"),
               ("MACs vs backbone", "reduction_vs_backbone", "macs")]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(experts) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(experts) + 1.5))
     height = 0.8 / len(series)
     for s, (name, key, what) in enumerate(series):
         ax.barh([i + s * height for i in range(len(experts))], [e[key][what] for e in experts], height,
@@ -81,7 +81,7 @@ def plot_savings(experts: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("reduction (%)")
     ax.set_title("Cutout experts: what they save")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     return save_png(fig, path)
