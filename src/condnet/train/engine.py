@@ -16,7 +16,7 @@ from condnet.cost import count_params
 from condnet.errors import CondnetError
 from condnet.seeding import rng_state, seed_everything, set_rng_state
 from condnet.train.checkpoint import load_checkpoint, save_checkpoint
-from condnet.train.distributed import all_reduce_sum, barrier, init_distributed, local_device
+from condnet.train.distributed import all_reduce_sum, barrier, gather_objects, init_distributed, local_device
 from condnet.train.objective import evaluate, logits_of, training_losses
 from condnet.train.optim import build_optimizer, build_scheduler
 from condnet.train.rundir import RunDir
@@ -79,10 +79,10 @@ class Trainer:
                                    f"{', '.join(differing)}; resume without --config or start a new --out")
         return saved
 
-    def _state(self) -> dict[str, Any]:
+    def _state(self, rng_by_rank: list[dict[str, Any]]) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "epoch": self.epoch, "best_accuracy": self.best_accuracy, "best_epoch": self.best_epoch,
-                "rng": rng_state()}
+                "rng": rng_by_rank}
 
     def _load_last(self) -> None:
         state = load_checkpoint(self.run.last)
@@ -90,7 +90,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.best_accuracy, self.best_epoch = state["epoch"], state["best_accuracy"], state["best_epoch"]
-        set_rng_state(state["rng"])
+        by_rank = state["rng"] if isinstance(state["rng"], list) else [state["rng"]]  # older runs: one state
+        set_rng_state(by_rank[self.dist.rank if self.dist.rank < len(by_rank) else 0])
         if self.dist.is_main:
             self.run.truncate_metrics(self.epoch)
 
@@ -153,13 +154,14 @@ class Trainer:
             improved = val["accuracy"] > self.best_accuracy
             if improved:
                 self.best_accuracy, self.best_epoch = val["accuracy"], self.epoch
+            rng_by_rank = gather_objects(rng_state(), self.dist)  # each rank's dropout / routing stream
             if self.dist.is_main:
                 self.run.append_metrics(row)
                 model_state = self.model.state_dict()
                 if improved:
                     save_checkpoint(self.run.best, self.cfg.to_dict(), model_state, epoch=self.epoch,
                                     val_accuracy=val["accuracy"])
-                save_checkpoint(self.run.last, self.cfg.to_dict(), model_state, **self._state())
+                save_checkpoint(self.run.last, self.cfg.to_dict(), model_state, **self._state(rng_by_rank))
             barrier(self.dist)
             self._log(f"epoch {self.epoch}/{self.cfg.train.epochs}  loss {row['train_loss']:.4f}  "
                       f"train {row['train_accuracy']:.2f}%  val {val['accuracy']:.2f}%  lr {lr:.4g}  "
