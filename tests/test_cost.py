@@ -98,6 +98,18 @@ def test_matmul_family():
     assert _both(_MatMuls(), torch.randn(2, 3, 4)) == 5 * 60
 
 
+class _VectorProducts(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x[0]  # [3, 4]
+        return torch.mv(m, m[0]).sum() + torch.dot(m[0], m[0])  # mv: 3 * 4 = 12 MACs, dot: 4 MACs
+
+
+def test_vector_products_counted_where_flop_counter_is_silent():
+    # a documented difference (docs/cost.md): FlopCounterMode has no formula for aten.mv / aten.dot
+    x = torch.randn(1, 3, 4)
+    assert count_macs(_VectorProducts(), x) == 16 and flop_counter_macs(_VectorProducts(), x) == 0
+
+
 def test_not_counted_bn_activation_pooling_elementwise():
     model = nn.Sequential(nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(2)).eval()
     x = torch.randn(2, 3, 8, 8)
