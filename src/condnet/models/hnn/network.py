@@ -147,7 +147,7 @@ class HNN(nn.Module):
                                "cut experts out of the full network")
         expert = HNN(self.spec, self.hierarchy, self.split, self.width_rule, self.width_floor, kept, self.attention)
         own = self.state_dict()
-        expert.load_state_dict({k: v.clone() for k, v in own.items() if k in expert.state_dict()})
+        expert.load_state_dict({k: own[k].clone() for k in expert.state_dict()})
         if hasattr(self, "condnet_config"):
             expert.condnet_config = {**copy.deepcopy(self.condnet_config), "classes": kept}
         return expert.train(self.training)
