@@ -162,7 +162,7 @@ def write_report(runs: Sequence[dict[str, Any]], out: str | Path, title: str = "
         for r in routed:
             image = plot_routes(RouteStats(**r["routes"]), figures / f"routes_{r['name']}.png").relative_to(out)
             parts += ["", f"### {r['label']}: test images per class and leaf path", "", path_table(r), "",
-                      f"![routes of {r['label']}]({image})"]
+                      f"![routes of {r['name']}]({image})"]
     if commands:
         parts += ["", "## Reproduce", "", "```", *commands, "```"]
     path = out / "report.md"

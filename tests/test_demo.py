@@ -1,0 +1,72 @@
+"""The demo end to end on a slice of Fashion-MNIST: report tables, figures with drawn content, phase reuse,
+and agreement with `condnet eval --json`."""
+
+import re
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from condnet.analysis.evaluation import evaluate_path
+from condnet.demo import run_demo
+from condnet.demo.pipeline import WEIGHTS
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    lines: list[str] = []
+    report = run_demo(out, epochs=1, limit_train=300, limit_test=200, verbose=False)
+    return out, report, lines
+
+
+def test_report_has_every_table(tiny_demo):
+    _, report, _ = tiny_demo
+    text = report.read_text()
+    for heading in ("## Models", "## Cutout experts of HNN", "## Top-down attention on HNN", "## Hierarchy of HNN",
+                    "## CIGT routing", "test images per class and leaf path", "## Reproduce"):
+        assert heading in text, heading
+    for run in ("thick backbone", "thin (one CIGT path)", "HNN (LeNet)", "CIGT [1,2,4]", "CIGT random routing"):
+        assert f"| {run}" in text
+    for protocol in ("group-cue", "inhibit-distractors", "noisy-cue"):
+        assert f"| {protocol}" in text
+    for expert in ("| clothing |", "| footwear |", "| tops |", "| T-shirt/top |"):
+        assert expert in text
+
+
+def test_every_figure_is_a_png_with_drawn_content(tiny_demo):
+    out, report, _ = tiny_demo
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report.read_text())
+    assert {"figures/pareto.png", "figures/savings_hnn.png", "figures/attention_hnn.png", "figures/tree_hnn.png",
+            "figures/routes_cigt.png", "figures/routes_cigt_random.png"} <= set(images)
+    for name in images:
+        path = out / name
+        assert path.read_bytes()[:8] == PNG_MAGIC
+        pixels = matplotlib.image.imread(path)[..., :3]
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 300
+        non_white = np.mean(np.any(pixels < 0.9, axis=-1))
+        assert non_white > 0.02, f"{name} is almost blank ({non_white:.3%} drawn pixels)"
+        assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 10, f"{name} has too few colours to be a plot"
+
+
+def test_report_numbers_agree_with_eval(tiny_demo):
+    out, report, _ = tiny_demo
+    text = report.read_text()
+    for run, label in (("backbone", "thick backbone (LeNet)"), ("cigt", "CIGT [1,2,4]")):
+        result = evaluate_path(out / "runs" / run)
+        row = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[3] == f"{result['accuracy']:.2f}"
+        assert cells[4].startswith(f"{result['macs_per_sample'] / 1e6:,.2f} M")
+        assert cells[6] == f"{result['params']:,}"
+
+
+def test_rerun_reuses_finished_phases_and_fresh_redoes_them(tiny_demo, capsys):
+    out, report, _ = tiny_demo
+    before = report.stat().st_mtime_ns
+    run_demo(out, epochs=1, limit_train=300, limit_test=200)
+    printed = capsys.readouterr().out
+    assert printed.count(": reused ") == len(WEIGHTS) * 2 + 1
+    assert report.stat().st_mtime_ns == before
