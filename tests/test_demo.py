@@ -17,13 +17,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    lines: list[str] = []
     report = run_demo(out, epochs=1, limit_train=300, limit_test=200, verbose=False)
-    return out, report, lines
+    return out, report
 
 
 def test_report_has_every_table(tiny_demo):
-    _, report, _ = tiny_demo
+    _, report = tiny_demo
     text = report.read_text()
     for heading in ("## Models", "## Cutout experts of HNN", "## Top-down attention on HNN", "## Hierarchy of HNN",
                     "## CIGT routing", "test images per class and leaf path", "## Reproduce"):
@@ -37,7 +36,7 @@ def test_report_has_every_table(tiny_demo):
 
 
 def test_every_figure_is_a_png_with_drawn_content(tiny_demo):
-    out, report, _ = tiny_demo
+    out, report = tiny_demo
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report.read_text())
     assert {"figures/pareto.png", "figures/savings_hnn.png", "figures/attention_hnn.png", "figures/tree_hnn.png",
             "figures/routes_cigt.png", "figures/routes_cigt_random.png"} <= set(images)
@@ -52,7 +51,7 @@ def test_every_figure_is_a_png_with_drawn_content(tiny_demo):
 
 
 def test_report_numbers_agree_with_eval(tiny_demo):
-    out, report, _ = tiny_demo
+    out, report = tiny_demo
     text = report.read_text()
     for run, label in (("backbone", "thick backbone (LeNet)"), ("cigt", "CIGT [1,2,4]")):
         result = evaluate_path(out / "runs" / run)
@@ -64,7 +63,7 @@ def test_report_numbers_agree_with_eval(tiny_demo):
 
 
 def test_rerun_reuses_finished_phases_and_fresh_redoes_them(tiny_demo, capsys):
-    out, report, _ = tiny_demo
+    out, report = tiny_demo
     before = report.stat().st_mtime_ns
     run_demo(out, epochs=1, limit_train=300, limit_test=200)
     printed = capsys.readouterr().out
