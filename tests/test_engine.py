@@ -15,7 +15,7 @@ import yaml
 from condnet.config import load_config, parse_config
 from condnet.data import dataset_info
 from condnet.errors import CondnetError
-from condnet.train import DataBundle, RunDir, Trainer, load_checkpoint
+from condnet.train import DataBundle, RunDir, Trainer, load_checkpoint, resolve_run_config
 
 ROOT = Path(__file__).parents[1]
 THIN = ROOT / "configs" / "lenet_fmnist_thin.yaml"
@@ -77,6 +77,17 @@ def test_existing_run_and_resume_errors(tiny, tmp_path):
     changed = load_config(THIN, ["train.epochs=1", "data.batch_size=50", "train.lr=0.2"])
     with pytest.raises(CondnetError, match="differs from .* in train.lr"):
         Trainer(changed, tmp_path / "r", resume=True, data=tiny)
+
+
+def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_over(tiny, tmp_path):
+    fresh = _fit(tiny, tmp_path / "fresh")
+    cfg = load_config(THIN, ["train.epochs=2", "data.batch_size=50"])
+    run = RunDir(tmp_path / "early")
+    run.write_config(resolve_run_config(cfg).to_dict())  # what a run killed in epoch 1 leaves behind
+    run.append_metrics({"epoch": 1, "stale": True})  # (killed between its metrics line and last.pt)
+    again = Trainer(None, run.root, resume=True, verbose=False, data=tiny).fit()
+    assert _stable(again) == _stable(fresh)
+    assert [_stable(r) for r in run.read_metrics()] == [_stable(r) for r in RunDir(tmp_path / "fresh").read_metrics()]
 
 
 def test_metrics_line_cut_by_a_kill_is_ignored(tmp_path):

@@ -38,6 +38,7 @@ class Trainer:
         self.run = RunDir(out_dir)
         if resume:
             cfg = self._resume_config(cfg)
+            resume = self.run.last.exists()  # killed before the first checkpoint: start over, same config
         elif self.run.exists():
             raise CondnetError(f"{self.run.root} already holds a run; pass --resume to continue it or choose "
                                "another --out")
@@ -67,8 +68,8 @@ class Trainer:
         self.epoch, self.best_accuracy, self.best_epoch = 0, -math.inf, 0
 
     def _resume_config(self, cfg: RunConfig | None) -> RunConfig:
-        if not self.run.last.exists():
-            raise CondnetError(f"nothing to resume in {self.run.root} (no checkpoints/last.pt); "
+        if not self.run.exists():
+            raise CondnetError(f"nothing to resume in {self.run.root} (no config.yaml); "
                                "start the run without --resume")
         saved = parse_config(self.run.read_config())
         if cfg is not None:
@@ -141,6 +142,7 @@ class Trainer:
             self._log(f"resuming {self.run.root} after epoch {self.epoch}")
         elif self.dist.is_main:
             self.run.write_config(self.cfg.to_dict())
+            self.run.truncate_metrics(0)  # a restart of a run killed in its first epoch
         start = time.perf_counter()
         while self.epoch < self.cfg.train.epochs:
             lr = self.optimizer.param_groups[0]["lr"]
