@@ -78,9 +78,8 @@ def cue_gains(model: HNN, protocol: str, cues: torch.Tensor, gain: float) -> dic
     return {k: v for k, v in gains.items() if k in model.node_names}
 
 
-def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[float],
-                    reliability: float = 0.8, seed: int = 0) -> Sweep:
-    """Test accuracy of ``model`` under ``protocol`` for each gain, next to the no-signal accuracy."""
+def check_sweep(protocol: str, gains: Sequence[float], reliability: float) -> None:
+    """Errors for an unknown protocol, a gain that is negative, NaN or infinite, or a bad reliability."""
     if protocol not in PROTOCOLS:
         raise CondnetError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     for gain in gains:
@@ -88,6 +87,12 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
             raise CondnetError(f"gains must be finite and >= 0, got {gain}")
     if not 0.0 <= reliability <= 1.0:
         raise CondnetError(f"reliability must be in [0, 1], got {reliability}")
+
+
+def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[float],
+                    reliability: float = 0.8, seed: int = 0) -> Sweep:
+    """Test accuracy of ``model`` under ``protocol`` for each gain, next to the no-signal accuracy."""
+    check_sweep(protocol, gains, reliability)
     groups = model.hierarchy.top_groups()
     if not groups:
         raise CondnetError("the hierarchy has no groups under its root, so there is no group cue to give")

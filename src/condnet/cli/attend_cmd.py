@@ -2,7 +2,7 @@
 
 import argparse
 
-from condnet.analysis.attention import PROTOCOLS, attention_sweep, plot_sweeps
+from condnet.analysis.attention import PROTOCOLS, attention_sweep, check_sweep, plot_sweeps
 from condnet.cli.cutout_cmd import load_hnn
 from condnet.cli.output import print_json
 from condnet.errors import CondnetError
@@ -31,6 +31,7 @@ def parse_gains(text: str) -> list[float]:
 
 def run(args: argparse.Namespace) -> int:
     gains = parse_gains(args.gains)
+    check_sweep(args.protocol, gains, args.reliability)  # before the slow loading
     model, config = load_hnn(args.path)
     data = load_data(config.data)
     sweep = attention_sweep(model, make_batcher(data.test, config.data, data.info, training=False), args.protocol,

@@ -1,0 +1,65 @@
+"""condnet cutout / attend on a tiny trained HNN run, and their user errors (exit 2, one line)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from condnet.cli.main import main
+
+REPO = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def hnn_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hnn") / "run"
+    assert main(["train", "--config", "configs/hnn_lenet_fmnist.yaml", "--out", str(out), "--quiet",
+                 "--set", "train.epochs=1", "--set", "data.limit_train=500", "--set", "data.limit_test=300"]) == 0
+    return out
+
+
+def test_cutout_report_and_expert_file(hnn_run, tmp_path, capsys):
+    capsys.readouterr()
+    expert_file = tmp_path / "footwear.pt"
+    assert main(["cutout", str(hnn_run), "--classes", "footwear,Bag", "--out", str(expert_file), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["classes"] == [5, 7, 8, 9] and report["class_names"] == ["Sandal", "Sneaker", "Bag", "Ankle boot"]
+    assert report["expert"]["params"] < report["full"]["params"] < report["backbone"]["params"]
+    assert report["reduction_vs_full"]["macs"] == pytest.approx(
+        100 * (1 - report["expert"]["macs"] / report["full"]["macs"]))
+    assert report["backbone"]["params"] == 786634  # the plain lenet_fmnist_thick
+    assert main(["eval", str(expert_file), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["n"] == report["n"] and evaluated["accuracy"] == pytest.approx(report["expert_accuracy"])
+    assert evaluated["params"] == report["expert"]["params"]
+    assert evaluated["macs_per_sample"] == report["expert"]["macs"]
+
+
+def test_attend_sweep(hnn_run, tmp_path, capsys):
+    capsys.readouterr()
+    plot = tmp_path / "sweep.png"
+    assert main(["attend", str(hnn_run), "--protocol", "noisy-cue", "--gains", "0,1,4", "--reliability", "0.5",
+                 "--json", "--plot", str(plot)]) == 0
+    sweep = json.loads(capsys.readouterr().out)
+    assert sweep["n"] == 300 and sweep["gains"] == [0.0, 1.0, 4.0]
+    assert sweep["accuracy"][1] == sweep["no_signal_accuracy"]
+    assert 0 < sweep["cued"] < 300 and 30 < sweep["cue_correct"] < 70
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["cutout", "{run}", "--classes", "shoes", "--out", "{tmp}/x.pt"], "unknown class or group 'shoes'"),
+    (["attend", "{run}", "--protocol", "group-cue", "--gains", "1,-1"], "gains must be finite and >= 0"),
+    (["attend", "{run}", "--protocol", "group-cue", "--gains", "nan"], "gains must be finite and >= 0"),
+    (["attend", "{run}", "--protocol", "noisy-cue", "--reliability", "1.5"], "reliability must be in [0, 1]"),
+])
+def test_cli_errors_one_line(hnn_run, tmp_path, argv, needle):
+    argv = [a.format(run=hnn_run, tmp=tmp_path) for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "condnet.cli.main", *argv], capture_output=True, text=True,
+                          cwd=str(REPO))
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.pt").exists()
