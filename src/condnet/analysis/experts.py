@@ -78,3 +78,26 @@ def standard_experts(full: HNN) -> list[list[str]]:
     """Every single-group expert (groups below the root) and every single-class expert, as name lists."""
     groups = [[g.name] for g, depth in full.hierarchy.groups() if depth > 0]
     return groups + [[name] for name in full.hierarchy.class_names]
+
+
+def expert_table(path: str) -> list[dict[str, Any]]:
+    """:func:`expert_report` (plus ``name``) of every single-group and single-class expert of the HNN run at ``path``."""
+    from condnet.cli.cutout_cmd import load_hnn
+    from condnet.train import load_data, make_batcher
+
+    full, config = load_hnn(path)
+    data = load_data(config.data)
+    batcher = make_batcher(data.test, config.data, data.info, training=False)
+    return [{"name": names[0], **expert_report(full, names, data.test, batcher)} for names in standard_experts(full)]
+
+
+def format_expert_table(rows: list[dict[str, Any]]) -> str:
+    """The rows of :func:`expert_table` as aligned text."""
+    lines = [f"{'expert':<34} {'params':>9} {'MACs':>11} {'-params% full/bb':>17} {'-MACs% full/bb':>15} "
+             f"{'n':>5} {'acc expert':>10} {'acc full':>9}"]
+    for r in rows:
+        lines.append(f"{r['name'][:34]:<34} {r['expert']['params']:>9,} {r['expert']['macs']:>11,} "
+                     f"{r['reduction_vs_full']['params']:>8.2f}/{r['reduction_vs_backbone']['params']:>6.2f} "
+                     f"{r['reduction_vs_full']['macs']:>7.2f}/{r['reduction_vs_backbone']['macs']:>6.2f} "
+                     f"{r['n']:>5} {r['expert_accuracy']:>10.2f} {r['full_accuracy']:>9.2f}")
+    return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 import argparse
 
+import torch
+
 from condnet.analysis.attention import PROTOCOLS, attention_sweep, check_sweep, plot_sweeps
 from condnet.cli.cutout_cmd import load_hnn
 from condnet.cli.output import print_json
@@ -17,6 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reliability", type=float, default=0.8,
                    help="noisy-cue: probability that the cue names the true group (default 0.8)")
     p.add_argument("--seed", type=int, default=0, help="noisy-cue: seed of the cue draws (default 0)")
+    p.add_argument("--limit", type=int, metavar="N", help="use only the first N test images (quicker sweeps)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="write accuracy against gain as a PNG")
     p.set_defaults(func=run)
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     check_sweep(args.protocol, gains, args.reliability)  # before the slow loading
     model, config = load_hnn(args.path)
     data = load_data(config.data)
-    sweep = attention_sweep(model, make_batcher(data.test, config.data, data.info, training=False), args.protocol,
+    test = data.test if args.limit is None else data.test.subset(torch.arange(min(args.limit, len(data.test))))
+    sweep = attention_sweep(model, make_batcher(test, config.data, data.info, training=False), args.protocol,
                             gains, args.reliability, args.seed)
     if args.plot:
         plot_sweeps([sweep], args.plot, f"{config.model['name']}: {args.protocol}")
