@@ -59,8 +59,9 @@ def leaf_paths(routes: torch.Tensor, path_counts: Sequence[int]) -> torch.Tensor
 
 
 def route_class_information(routes: torch.Tensor, labels: torch.Tensor, num_routes: int, num_classes: int) -> float:
-    """I(route; class) of hard routes: the information gain (balance 1) of one-hot route probabilities."""
-    return float(information_gain(F.one_hot(routes, num_routes).double(), labels, num_classes, 1.0))
+    """I(route; class) of hard routes: the information gain (balance 1) of one-hot route probabilities
+    (clamped at 0: the entropies' epsilon can leave -1e-12 where the routes carry no information)."""
+    return max(0.0, float(information_gain(F.one_hot(routes, num_routes).double(), labels, num_classes, 1.0)))
 
 
 def route_statistics(routes: torch.Tensor, labels: torch.Tensor, path_counts: Sequence[int],
