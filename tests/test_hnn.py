@@ -153,3 +153,18 @@ def test_expert_saves_and_loads_as_config_plus_tensors(tmp_path):
 def test_hierarchy_must_fit_the_classes():
     with pytest.raises(CondnetError, match="has 10 classes but the model has 100"):
         create_model("hnn_resnet20_cifar10", num_classes=100)
+
+
+def test_cues_come_from_true_groups():
+    from condnet.analysis.attention import cue_gains, draw_cues, true_groups
+
+    model = create_model("hnn_lenet_fmnist")
+    labels = torch.tensor([0, 3, 5, 9, 8])  # T-shirt, Dress -> clothing; Sandal, Ankle boot -> footwear; Bag: none
+    truth = true_groups(model, labels)
+    assert truth.tolist() == [0, 0, 1, 1, -1]
+    assert torch.equal(draw_cues(truth, 2, 1.0, seed=0), truth)
+    assert draw_cues(truth, 2, 0.0, seed=0).tolist() == [1, 1, 0, 0, -1]  # always the other group
+    cue = cue_gains(model, "group-cue", truth, 3.0)
+    assert cue["clothing"].tolist() == [3, 3, 1, 1, 1] and cue["footwear"].tolist() == [1, 1, 3, 3, 1]
+    inhibit = cue_gains(model, "inhibit-distractors", truth, 0.5)
+    assert inhibit["Bag"].tolist() == [0.5, 0.5, 0.5, 0.5, 1] and inhibit["clothing"].tolist() == [1, 1, 0.5, 0.5, 1]
