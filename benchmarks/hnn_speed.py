@@ -56,24 +56,28 @@ def main() -> None:
     print(f"{'model':<22} {'MACs ratio':>10} {'infer bb':>9} {'infer hnn':>9} {'ratio':>6} {'infer expert':>12} "
           f"{'train bb':>9} {'train hnn':>9} {'ratio':>6}")
     for name, expert_classes in PAIRS:
-        hnn = create_model(name)
-        backbone = StageNet(hnn.spec)
-        expert = hnn.cutout(expert_classes).eval()
-        spec = hnn.spec
-        x = torch.randn(256, spec.in_channels, spec.input_size, spec.input_size)
-        y = torch.randint(0, spec.num_classes, (125,))
-        opts = {m: torch.optim.SGD(m.parameters(), lr=0.01) for m in (backbone, hnn)}
-        macs = count_macs(hnn.eval(), x[:2]) / count_macs(backbone.eval(), x[:2])
-        inference = side_by_side({"bb": lambda: infer(backbone, x), "hnn": lambda: infer(hnn, x),
-                                  "expert": lambda: infer(expert, x)}, args.rounds)
-        backbone.train()
-        hnn.train()
-        training = side_by_side({"bb": lambda: train_step(backbone, x[:125], y, opts[backbone]),
-                                 "hnn": lambda: train_step(hnn, x[:125], y, opts[hnn])}, args.rounds)
-        print(f"{name:<22} {macs:>10.2f} {1e3 * inference['bb']:>9.1f} {1e3 * inference['hnn']:>9.1f} "
-              f"{inference['hnn'] / inference['bb']:>6.2f} {1e3 * inference['expert']:>12.1f} "
-              f"{1e3 * training['bb']:>9.1f} {1e3 * training['hnn']:>9.1f} {training['hnn'] / training['bb']:>6.2f}")
+        print(measure(name, expert_classes, args.rounds))
 
+
+def measure(name: str, expert_classes: list[str], rounds: int) -> str:
+    """One table row: MACs ratio, inference and training-step times of backbone, HNN and expert."""
+    hnn = create_model(name)
+    backbone = StageNet(hnn.spec)
+    expert = hnn.cutout(expert_classes).eval()
+    spec = hnn.spec
+    x = torch.randn(256, spec.in_channels, spec.input_size, spec.input_size)
+    y = torch.randint(0, spec.num_classes, (125,))
+    opts = {m: torch.optim.SGD(m.parameters(), lr=0.01) for m in (backbone, hnn)}
+    macs = count_macs(hnn.eval(), x[:2]) / count_macs(backbone.eval(), x[:2])
+    inference = side_by_side({"bb": lambda: infer(backbone, x), "hnn": lambda: infer(hnn, x),
+                              "expert": lambda: infer(expert, x)}, rounds)
+    backbone.train()
+    hnn.train()
+    training = side_by_side({"bb": lambda: train_step(backbone, x[:125], y, opts[backbone]),
+                             "hnn": lambda: train_step(hnn, x[:125], y, opts[hnn])}, rounds)
+    return (f"{name:<22} {macs:>10.2f} {1e3 * inference['bb']:>9.1f} {1e3 * inference['hnn']:>9.1f} "
+            f"{inference['hnn'] / inference['bb']:>6.2f} {1e3 * inference['expert']:>12.1f} "
+            f"{1e3 * training['bb']:>9.1f} {1e3 * training['hnn']:>9.1f} {training['hnn'] / training['bb']:>6.2f}")
 
 if __name__ == "__main__":
     main()

@@ -3,8 +3,17 @@
 import numpy as np
 import pytest
 
-from condnet.data.hierarchy import (Group, Hierarchy, builtin_hierarchy, derive, from_dict, leaves,
-                                    load_hierarchy, resolve_hierarchy, save_hierarchy)
+from condnet.data.hierarchy import (
+    Group,
+    Hierarchy,
+    builtin_hierarchy,
+    derive,
+    from_dict,
+    leaves,
+    load_hierarchy,
+    resolve_hierarchy,
+    save_hierarchy,
+)
 from condnet.errors import CondnetError
 
 NAMES = ("a", "b", "c", "d")

@@ -58,7 +58,7 @@ def test_attend_sweep(hnn_run, tmp_path, capsys):
 def test_cli_errors_one_line(hnn_run, tmp_path, argv, needle):
     argv = [a.format(run=hnn_run, tmp=tmp_path) for a in argv]
     proc = subprocess.run([sys.executable, "-m", "condnet.cli.main", *argv], capture_output=True, text=True,
-                          cwd=str(REPO))
+                          cwd=str(REPO), check=False)
     assert proc.returncode == 2
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -93,8 +93,8 @@ def expert_table(path: str) -> list[dict[str, Any]]:
 
 def format_expert_table(rows: list[dict[str, Any]]) -> str:
     """The rows of :func:`expert_table` as aligned text."""
-    lines = [f"{'expert':<34} {'params':>9} {'MACs':>11} {'-params% full/bb':>17} {'-MACs% full/bb':>15} "
-             f"{'n':>5} {'acc expert':>10} {'acc full':>9}"]
+    lines = [(f"{'expert':<34} {'params':>9} {'MACs':>11} {'-params% full/bb':>17} {'-MACs% full/bb':>15} "
+              f"{'n':>5} {'acc expert':>10} {'acc full':>9}")]
     for r in rows:
         lines.append(f"{r['name'][:34]:<34} {r['expert']['params']:>9,} {r['expert']['macs']:>11,} "
                      f"{r['reduction_vs_full']['params']:>8.2f}/{r['reduction_vs_backbone']['params']:>6.2f} "

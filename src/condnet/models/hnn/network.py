@@ -52,7 +52,7 @@ class HNN(nn.Module):
                                f"{spec.num_classes}")
         self.spec, self.hierarchy = spec, hierarchy
         self.split, self.width_rule, self.width_floor = split, width_rule, width_floor
-        kept = None if classes is None else sorted(set(int(c) for c in classes))
+        kept = None if classes is None else sorted({int(c) for c in classes})
         if kept is not None and (not kept or kept[0] < 0 or kept[-1] >= hierarchy.num_classes):
             raise CondnetError(f"expert classes must be a non-empty subset of 0..{hierarchy.num_classes - 1}")
         self.classes = kept  # None for the full network (it answers for every class)
