@@ -2,8 +2,11 @@
 
 Prints, per model, the median time of an inference batch and of a training step (forward, backward,
 SGD step) for the backbone and the HNN, measured in alternation in one process, and their ratios.
+``--siblings`` instead compares running 10 sibling 3x3 convolutions as one grouped convolution with
+running them one after another, and checks whether the grouped result is bit-identical to a
+convolution with fewer groups (what an expert would run).
 
-    .venv/bin/python benchmarks/hnn_speed.py [--rounds 7] [--threads 1]
+    .venv/bin/python benchmarks/hnn_speed.py [--rounds 7] [--threads 1] [--siblings]
 """
 
 import argparse
@@ -49,9 +52,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--siblings", action="store_true", help="grouped vs looped sibling convolutions")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.siblings:
+        siblings(args.rounds)
+        return
     print(f"threads {args.threads}, rounds {args.rounds}; inference batch 256, training batch 125; median ms")
     print(f"{'model':<22} {'MACs ratio':>10} {'infer bb':>9} {'infer hnn':>9} {'ratio':>6} {'infer expert':>12} "
           f"{'train bb':>9} {'train hnn':>9} {'ratio':>6}")
@@ -78,6 +85,23 @@ def measure(name: str, expert_classes: list[str], rounds: int) -> str:
     return (f"{name:<22} {macs:>10.2f} {1e3 * inference['bb']:>9.1f} {1e3 * inference['hnn']:>9.1f} "
             f"{inference['hnn'] / inference['bb']:>6.2f} {1e3 * inference['expert']:>12.1f} "
             f"{1e3 * training['bb']:>9.1f} {1e3 * training['hnn']:>9.1f} {training['hnn'] / training['bb']:>6.2f}")
+
+
+def siblings(rounds: int, groups: int = 10, batch: int = 125) -> None:
+    """Grouped vs looped sibling convolutions (widths of 10 one-class nodes), and grouped-result exactness."""
+    print(f"{groups} siblings, batch {batch}, 3x3 conv; median ms")
+    print(f"{'channels/sibling':>16} {'size':>5} {'grouped':>8} {'looped':>8} {'grouped == 1-group result':>26}")
+    for channels, size in ((1, 28), (3, 14), (6, 7)):
+        x = torch.randn(batch, groups * channels, size, size)
+        w = torch.randn(groups * channels, channels, 3, 3)
+        parts = [(x[:, i * channels:(i + 1) * channels], w[i * channels:(i + 1) * channels]) for i in range(groups)]
+        times = side_by_side({"grouped": lambda x=x, w=w: F.conv2d(x, w, padding=1, groups=groups),
+                              "looped": lambda parts=parts: [F.conv2d(xi, wi, padding=1) for xi, wi in parts]},
+                             rounds)
+        same = torch.equal(F.conv2d(x, w, padding=1, groups=groups)[:, :channels],
+                           F.conv2d(parts[0][0], parts[0][1], padding=1))
+        print(f"{channels:>16} {size:>5} {1e3 * times['grouped']:>8.2f} {1e3 * times['looped']:>8.2f} {same!s:>26}")
+
 
 if __name__ == "__main__":
     main()
