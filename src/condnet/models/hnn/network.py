@@ -12,8 +12,8 @@ longer fit the scaled features; the evidence gain lets a group-level signal reac
 segments on the paths to the kept classes, whose logits equal the full model's for those classes.
 
 Sibling segments run one after another. Batching them as grouped convolutions was measured
-(benchmarks/hnn_speed.py) and was not faster on CPU; it also changes the convolution algorithm with
-the number of groups, which would break the bit-exact equality of an expert's logits.
+(``benchmarks/hnn_speed.py --siblings``): slower on CPU for the widths that occur, and the grouped
+kernels are not bit-identical to the kernels an expert with fewer siblings would run.
 """
 
 import copy
