@@ -7,7 +7,7 @@ blocks is the thick baseline. Every config key has paper B's value for the datas
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from condnet.errors import CondnetError
