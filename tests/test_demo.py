@@ -69,3 +69,28 @@ def test_rerun_reuses_finished_phases_and_fresh_redoes_them(tiny_demo, capsys):
     printed = capsys.readouterr().out
     assert printed.count(": reused ") == len(WEIGHTS) * 2 + 1
     assert report.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("run, config", [("backbone", "lenet_fmnist_thick"), ("thin", "lenet_fmnist_thin"),
+                                         ("hnn", "hnn_lenet_fmnist"), ("cigt", "cigt_lenet_fmnist"),
+                                         ("cigt_random", "cigt_lenet_fmnist_random")])
+def test_demo_models_are_those_of_the_configs(run, config):
+    """Only the schedule-dependent CIGT keys (warm-up, temperature decay) differ from configs/."""
+    from pathlib import Path
+
+    from condnet.config import read_yaml
+    from condnet.demo.recipes import demo_config
+
+    shipped = read_yaml(Path(__file__).parents[1] / "configs" / f"{config}.yaml")
+    demo = demo_config(run, epochs=20, train_images=55_000)
+    scaled = {"warmup_epochs", "temperature_decay"}
+    assert {k: v for k, v in demo["model"].items() if k not in scaled} == \
+        {k: v for k, v in shipped["model"].items() if k not in scaled}
+    assert demo["data"]["dataset"] == shipped["data"]["dataset"]
+    assert demo["data"]["batch_size"] == shipped["data"]["batch_size"]
+    assert {k: demo["train"][k] for k in shipped["train"]} == shipped["train"]
+    if run.startswith("cigt"):
+        assert demo["model"]["warmup_epochs"] == 3  # 1/6 of 20 epochs, as paper B's 25 of 150
+        steps = 20 * 440
+        temperature = demo["model"]["temperature_initial"] * demo["model"]["temperature_decay"] ** (0.7 * steps)
+        assert temperature == pytest.approx(demo["model"]["temperature_min"])
