@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from condnet.analysis.figures import plt, save_figure
 from condnet.data import Batcher
 from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
@@ -119,13 +120,6 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
 
 def plot_sweeps(sweeps: Sequence[Sweep], path: str | Path, title: str = "") -> None:
     """Accuracy against gain, one line per protocol, with the no-signal accuracy as a dashed line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from condnet.train.rundir import atomic_file
-
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for sweep in sweeps:
         label = sweep.protocol + (f" (p={sweep.reliability})" if sweep.reliability is not None else "")
@@ -136,6 +130,4 @@ def plot_sweeps(sweeps: Sequence[Sweep], path: str | Path, title: str = "") -> N
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_file(Path(path), "wb") as handle:
-        fig.savefig(handle, format="png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -19,11 +19,11 @@ KIND_STYLE = {"baseline": ("s", "tab:gray"), "hnn": ("o", "tab:blue"), "cigt": (
               "expert": ("^", "tab:orange")}
 
 
-def save_png(fig: plt.Figure, path: str | Path) -> Path:
-    """Write ``fig`` as a PNG atomically and close it."""
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Write ``fig`` atomically in the format of ``path``'s suffix (PNG if none) and close it."""
     path = Path(path)
     with atomic_file(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=120)
+        fig.savefig(handle, format=path.suffix.lstrip(".") or "png", dpi=120)
     plt.close(fig)
     return path
 
@@ -61,7 +61,7 @@ def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_savings(experts: Sequence[dict[str, Any]], path: str | Path) -> Path:
@@ -84,7 +84,7 @@ def plot_savings(experts: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def _tree_layout(tree: dict[str, Any]) -> tuple[dict[str, tuple[float, float]], list[tuple[str, str]]]:
@@ -137,4 +137,4 @@ def plot_tree(tree: dict[str, Any], path: str | Path, title: str = "") -> Path:
     ax.axis("off")
     ax.set_title(title or "Hierarchy: parameters and MACs per sample of each node's own segments")
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)

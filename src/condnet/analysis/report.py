@@ -13,9 +13,8 @@ from condnet.analysis.attention import PROTOCOLS, Sweep, attention_sweep, plot_s
 from condnet.analysis.evaluation import evaluate_path
 from condnet.analysis.experts import expert_report
 from condnet.analysis.figures import plot_pareto, plot_savings, plot_tree
-from condnet.analysis.routes import RouteStats, plot_routes
+from condnet.analysis.routes import RouteStats, plot_routes, routes_of_run
 from condnet.analysis.tree_costs import node_cost_tree
-from condnet.cli.routes_cmd import routes_of_run
 from condnet.models.cigt import CIGTNet
 from condnet.models.hnn import HNN
 from condnet.train import load_data, make_batcher

@@ -6,13 +6,16 @@ from dataclasses import asdict, dataclass
 from itertools import product
 from math import prod
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from condnet.analysis.figures import plt, save_figure
 from condnet.errors import CondnetError
 from condnet.models.cigt import CIGTNet, entropy, information_gain
-from condnet.train.rundir import atomic_file
+from condnet.train import load_data, make_batcher
+from condnet.train.loading import load_model
 
 
 @dataclass
@@ -91,11 +94,6 @@ def route_statistics(routes: torch.Tensor, labels: torch.Tensor, path_counts: Se
 
 def plot_routes(stats: RouteStats, path: str | Path) -> Path:
     """Heatmaps (share of each class per block of every routed layer, and per leaf path) as an image file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     panels = [(f"layer {l}: blocks", counts) for l, counts in enumerate(stats.layer_counts)
               if stats.path_counts[l] > 1]
     panels.append(("leaf paths", stats.path_counts_by_class))
@@ -112,8 +110,18 @@ def plot_routes(stats: RouteStats, path: str | Path) -> Path:
     fig.colorbar(image, ax=axes[0].tolist(), label="share of the class")
     fig.suptitle(f"routes by class: I(path; class) = {stats.mutual_information:.3f} nats, "
                  f"H(path) = {stats.route_entropy:.3f} nats")
-    path = Path(path)
-    with atomic_file(path, "wb") as handle:
-        fig.savefig(handle, format=path.suffix.lstrip(".") or "png", dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
+
+
+def routes_of_run(path: str, split: str = "test") -> tuple[RouteStats, dict[str, Any]]:
+    """Routing statistics of the model at ``path`` on ``split``, and its parameter counts."""
+    loaded = load_model(path)
+    if not isinstance(loaded.model, CIGTNet):
+        raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, which does not route; "
+                           "pass a run of a cigt_* model")
+    data = load_data(loaded.config.data)
+    batches = make_batcher(data.test if split == "test" else data.val, loaded.config.data, data.info, training=False)
+    routes, labels, predictions = collect_routes(loaded.model, batches.epoch())
+    stats = route_statistics(routes, labels, loaded.model.path_counts, data.info.class_names, predictions)
+    return stats, {"path": str(loaded.path), "model": loaded.config.model["name"], "split": split,
+                   "params": loaded.model.path_params()}

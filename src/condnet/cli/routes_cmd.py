@@ -1,14 +1,9 @@
 """``condnet routes``: how a trained CIGT routes the classes of a split (counts, entropy, mutual information)."""
 
 import argparse
-from typing import Any
 
-from condnet.analysis.routes import RouteStats, collect_routes, plot_routes, route_statistics
+from condnet.analysis.routes import plot_routes, routes_of_run
 from condnet.cli.output import print_json
-from condnet.errors import CondnetError
-from condnet.models.cigt import CIGTNet
-from condnet.train import load_data, make_batcher
-from condnet.train.loading import load_model
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,20 +13,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="write class x block / path heatmaps to this image")
     p.set_defaults(func=run)
-
-
-def routes_of_run(path: str, split: str = "test") -> tuple[RouteStats, dict[str, Any]]:
-    """Routing statistics of the model at ``path`` on ``split``, and its parameter counts."""
-    loaded = load_model(path)
-    if not isinstance(loaded.model, CIGTNet):
-        raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, which does not route; "
-                           "pass a run of a cigt_* model")
-    data = load_data(loaded.config.data)
-    batches = make_batcher(data.test if split == "test" else data.val, loaded.config.data, data.info, training=False)
-    routes, labels, predictions = collect_routes(loaded.model, batches.epoch())
-    stats = route_statistics(routes, labels, loaded.model.path_counts, data.info.class_names, predictions)
-    return stats, {"path": str(loaded.path), "model": loaded.config.model["name"], "split": split,
-                   "params": loaded.model.path_params()}
 
 
 def _table(title: str, columns: list[str], rows: list[list[int]], names: list[str]) -> str:
