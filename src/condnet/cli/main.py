@@ -3,7 +3,17 @@
 import argparse
 import sys
 
-from condnet.cli import attend_cmd, cost_cmd, cutout_cmd, demo_cmd, eval_cmd, models_cmd, report_cmd, routes_cmd, train_cmd
+from condnet.cli import (
+    attend_cmd,
+    cost_cmd,
+    cutout_cmd,
+    demo_cmd,
+    eval_cmd,
+    models_cmd,
+    report_cmd,
+    routes_cmd,
+    train_cmd,
+)
 from condnet.errors import CondnetError
 
 COMMANDS = (train_cmd, eval_cmd, cost_cmd, models_cmd, cutout_cmd, attend_cmd, routes_cmd, demo_cmd, report_cmd)
