@@ -102,6 +102,10 @@ def test_evidence_gains_shift_logits_of_the_node_classes():
     assert torch.allclose(shifted, expected)
     with torch.no_grad():
         assert torch.isneginf(model(x, gains={"tops": 0.0})[:, [0, 2, 4, 6]]).all()
+    signal = {"footwear": 2.0, "Bag": torch.tensor([1.0, 0.5, 4.0])}
+    assert torch.equal(model.add_evidence(base, signal), shifted)  # the sweep's shortcut: no second forward
+    with pytest.raises(CondnetError, match="must be finite and >= 0"):
+        model.add_evidence(base, {"Bag": -1.0})
 
 
 def test_feature_gains_scale_features():

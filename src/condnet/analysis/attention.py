@@ -105,9 +105,12 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
             truth = true_groups(model, y)
             cues = draw_cues(truth, len(groups), reliability if protocol == "noisy-cue" else 1.0,
                              seed * 1_000_003 + batch)
-            correct[0] += int((logits_of(model(x)).argmax(1) == y).sum())
+            plain = logits_of(model(x))
+            correct[0] += int((plain.argmax(1) == y).sum())
             for i, gain in enumerate(gains, start=1):
-                logits = logits_of(model(x, gains=cue_gains(model, protocol, cues, float(gain))))
+                signal = cue_gains(model, protocol, cues, float(gain))
+                logits = (model.add_evidence(plain, signal) if model.attention == "evidence"
+                          else logits_of(model(x, gains=signal)))
                 correct[i] += int((logits.argmax(1) == y).sum())
             n += len(y)
             cued += int((truth >= 0).sum())

@@ -127,6 +127,11 @@ class HNN(nn.Module):
             logits = self._add_evidence(logits, gains)
         return logits
 
+    def add_evidence(self, logits: torch.Tensor, gains: Mapping[str, Gain]) -> torch.Tensor:
+        """Evidence attention applied to logits already computed without a signal: equal to
+        ``model(x, gains=gains)`` in ``attention="evidence"`` mode, without running the network again."""
+        return self._add_evidence(logits, self._check_gains(gains, len(logits)))
+
     def _add_evidence(self, logits: torch.Tensor, gains: dict[str, Gain]) -> torch.Tensor:
         """Add log(gain) of every node to the logits of the classes below it."""
         shift = torch.zeros_like(logits)
