@@ -122,15 +122,21 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
 
 
 def plot_sweeps(sweeps: Sequence[Sweep], path: str | Path, title: str = "") -> None:
-    """Accuracy against gain, one line per protocol, with the no-signal accuracy as a dashed line."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for sweep in sweeps:
-        label = sweep.protocol + (f" (p={sweep.reliability})" if sweep.reliability is not None else "")
-        ax.plot(sweep.gains, sweep.accuracy, marker="o", label=label)
-    ax.axhline(sweeps[0].no_signal_accuracy, color="gray", linestyle="--", label="no signal")
-    ax.set_xlabel("gain")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    """Accuracy against gain, one line per protocol, the no-signal accuracy dashed; the right panel zooms
+    on the gains > 0, where the changes are a fraction of a point."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, positive in zip(axes, (False, True)):
+        for sweep in sweeps:
+            label = sweep.protocol + (f" (p={sweep.reliability})" if sweep.reliability is not None else "")
+            points = [(g, a) for g, a in zip(sweep.gains, sweep.accuracy) if g > 0 or not positive]
+            ax.plot(*zip(*points), marker="o", label=label)
+        ax.axhline(sweeps[0].no_signal_accuracy, color="gray", linestyle="--", label="no signal")
+        ax.set_xlabel("gain")
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_title("all gains")
+    axes[1].set_title("gains > 0 (zoom)")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)

@@ -40,20 +40,26 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 
 def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Accuracy against MACs per sample; ``points`` have label, macs, accuracy and kind (see KIND_STYLE)."""
+    """Accuracy against MACs per sample; ``points`` have label, macs, accuracy and kind (see KIND_STYLE).
+    Squares mark baselines."""
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
-    for kind, (marker, color) in KIND_STYLE.items():
-        chosen = [p for p in points if p["kind"] == kind]
-        if chosen:
-            ax.scatter([p["macs"] / 1e6 for p in chosen], [p["accuracy"] for p in chosen], marker=marker,
-                       color=color, s=60 if kind != "expert" else 30, label=kind, zorder=3)
     models = [p for p in points if p["kind"] != "expert"]  # experts solve easier tasks: not on the front
+    colors = plt.get_cmap("tab10")
+    for i, p in enumerate(models):  # one legend entry per model: labels beside close points would collide
+        marker, _ = KIND_STYLE[p["kind"]]
+        ax.scatter(p["macs"] / 1e6, p["accuracy"], marker=marker, color=colors(i), s=70, zorder=3,
+                   edgecolors="black", linewidths=0.5, label=f"{p['label']} ({p['kind']})")
+    experts = [p for p in points if p["kind"] == "expert"]
+    if experts:
+        marker, color = KIND_STYLE["expert"]
+        ax.scatter([p["macs"] / 1e6 for p in experts], [p["accuracy"] for p in experts], marker=marker,
+                   color=color, s=30, zorder=3, label="cutout experts (on their classes)")
+        for p in experts:
+            ax.annotate(p["label"], (p["macs"] / 1e6, p["accuracy"]), textcoords="offset points", xytext=(5, 3),
+                        fontsize=7, color="dimgray")
     front = [models[i] for i in pareto_front([(p["macs"], p["accuracy"]) for p in models])]
     ax.plot([p["macs"] / 1e6 for p in front], [p["accuracy"] for p in front], color="black",
             linewidth=0.8, linestyle=":", label="Pareto front (full models)", zorder=2)
-    for i, p in enumerate(sorted(models, key=lambda p: p["accuracy"])):
-        ax.annotate(p["label"], (p["macs"] / 1e6, p["accuracy"]), textcoords="offset points",
-                    xytext=(6, 8 if i % 2 else -12), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("MACs per sample (millions, log scale)")
     ax.set_ylabel("test accuracy on the model's classes (%)")
