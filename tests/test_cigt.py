@@ -160,6 +160,18 @@ def test_random_routing_has_no_routers_and_no_ig_term():
     assert count_params(model) == 251630 - 4738 - 4996
 
 
+def test_random_routing_evaluates_reproducibly_and_trains_at_random():
+    model = create_model("cigt_lenet_fmnist", routing="random").eval()
+    x = torch.randn(64, 1, 28, 28)
+    with torch.no_grad():
+        first, routes = model(x, return_routes=True)
+        again, routes_again = model(x, return_routes=True)
+    assert torch.equal(routes, routes_again) and torch.equal(first, again)
+    assert len(set(map(tuple, routes[:, 1:].tolist()))) > 4  # still spread over the paths
+    model.train()
+    assert not torch.equal(model(x).routes, model(x).routes)  # training draws fresh routes
+
+
 def test_temperature_schedule():
     assert temperature(0, 25.0, 0.9, 0.01) == 25.0
     assert temperature(2, 25.0, 0.9, 0.01) == pytest.approx(25.0 * 0.81)

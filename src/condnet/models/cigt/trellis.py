@@ -24,6 +24,9 @@ from condnet.models.cigt.router import Router, router_input_features, temperatur
 from condnet.models.stages import Classifier, StageSpec
 
 
+EVAL_ROUTE_SEED = 0  # seed of the random-routing baseline's routes in eval mode
+
+
 @dataclass(frozen=True)
 class RoutingConfig:
     """How a trellis routes, executes and is trained (defaults: paper B's Fashion-MNIST settings)."""
@@ -122,15 +125,15 @@ class CIGTNet(nn.Module):
             return torch.ones(n, dtype=torch.bool, device=device)
         return torch.rand(n, device=device) < self.routing.random_ratio
 
-    def _route(self, layer: int, h: torch.Tensor, randomized: torch.Tensor | None
-               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _route(self, layer: int, h: torch.Tensor, randomized: torch.Tensor | None,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The block index each sample takes in layer ``layer + 1``, and the router's soft decision."""
         count = self.path_counts[layer + 1]
         n = len(h)
         if count == 1:
             return torch.zeros(n, dtype=torch.long, device=h.device), None
         if self.routing.routing == "random":
-            return torch.randint(count, (n,), device=h.device), None
+            return torch.randint(count, (n,), device=h.device, generator=generator), None
         probs = torch.softmax(self.routers[str(layer)](h) / self.temperature, dim=1)
         route = probs.detach().argmax(1)
         if randomized is not None:
@@ -163,11 +166,14 @@ class CIGTNet(nn.Module):
         route = torch.zeros(n, dtype=torch.long, device=x.device)
         layer_routes, probs = [route], []
         randomized = self._randomized(n, x.device)
+        # random routing in eval mode draws from a fixed seed on every call, so evaluating the same
+        # batches twice gives the same routes and numbers
+        generator = None if self.training else torch.Generator(device=x.device).manual_seed(EVAL_ROUTE_SEED)
         h = x
         for l, blocks in enumerate(self.layers):
             h = self._run_layer(blocks, h, route)
             if l + 1 < depth:
-                route, p = self._route(l, h, randomized)
+                route, p = self._route(l, h, randomized, generator)
                 layer_routes.append(route)
                 if p is not None:
                     probs.append(p)
