@@ -23,7 +23,6 @@ from condnet.models.cigt.loss import classification_loss, information_gain
 from condnet.models.cigt.router import Router, router_input_features, temperature
 from condnet.models.stages import Classifier, StageSpec
 
-
 EVAL_ROUTE_SEED = 0  # seed of the random-routing baseline's routes in eval mode
 
 
