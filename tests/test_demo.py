@@ -94,3 +94,18 @@ def test_demo_models_are_those_of_the_configs(run, config):
         steps = 20 * 440
         temperature = demo["model"]["temperature_initial"] * demo["model"]["temperature_decay"] ** (0.7 * steps)
         assert temperature == pytest.approx(demo["model"]["temperature_min"])
+
+
+def test_report_command_builds_the_report_from_existing_runs(tiny_demo, tmp_path, capsys):
+    from condnet.cli.main import main
+
+    out, _ = tiny_demo
+    runs = [str(out / "runs" / r) for r in ("backbone", "hnn", "cigt")]
+    assert main(["report", *runs, "--out", str(tmp_path / "report")]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
+    for heading in ("## Models", "## Cutout experts of hnn", "## Top-down attention on hnn", "## CIGT routing"):
+        assert heading in text, heading
+    accuracy = evaluate_path(out / "runs" / "hnn")["accuracy"]
+    assert f"| hnn | hnn_lenet_fmnist | hnn | {accuracy:.2f} |" in text
+    assert (tmp_path / "report" / "figures" / "pareto.png").read_bytes()[:8] == PNG_MAGIC
+    assert "report:" in capsys.readouterr().out
