@@ -14,8 +14,10 @@ from torch import nn
 
 from condnet.cost import count_macs, count_params
 from condnet.data import Batcher, Split
+from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
 from condnet.models.stages import StageNet
+from condnet.train.loading import load_model
 from condnet.train.objective import collect_logits
 
 
@@ -74,15 +76,27 @@ def expert_report(full: HNN, classes: Sequence[str | int], test: Split, batcher:
             **costs(full, expert), **accuracies(full.eval(), expert, images)}
 
 
+def group_experts(full: HNN) -> list[list[str]]:
+    """Every single-group expert (groups below the root), as name lists."""
+    return [[g.name] for g, depth in full.hierarchy.groups() if depth > 0]
+
+
 def standard_experts(full: HNN) -> list[list[str]]:
-    """Every single-group expert (groups below the root) and every single-class expert, as name lists."""
-    groups = [[g.name] for g, depth in full.hierarchy.groups() if depth > 0]
-    return groups + [[name] for name in full.hierarchy.class_names]
+    """Every single-group expert and every single-class expert, as name lists."""
+    return group_experts(full) + [[name] for name in full.hierarchy.class_names]
+
+
+def load_hnn(path: str) -> tuple[HNN, object]:
+    """The HNN of a run directory or checkpoint (in eval mode) and its run config."""
+    loaded = load_model(path)
+    if not isinstance(loaded.model, HNN):
+        raise CondnetError(f"{loaded.path} holds a {loaded.config.model['name']!r} model, not an HNN; "
+                           "cutout and attention need a hierarchical network (hnn_* models)")
+    return loaded.model, loaded.config
 
 
 def expert_table(path: str) -> list[dict[str, Any]]:
     """:func:`expert_report` (plus ``name``) of every single-group and single-class expert of the HNN run at ``path``."""
-    from condnet.cli.cutout_cmd import load_hnn
     from condnet.train import load_data, make_batcher
 
     full, config = load_hnn(path)

@@ -11,7 +11,7 @@ from typing import Any
 
 from condnet.analysis.attention import PROTOCOLS, Sweep, attention_sweep, plot_sweeps
 from condnet.analysis.evaluation import evaluate_path
-from condnet.analysis.experts import expert_report
+from condnet.analysis.experts import expert_report, group_experts
 from condnet.analysis.figures import plot_pareto, plot_savings, plot_tree
 from condnet.analysis.routes import RouteStats, plot_routes, routes_of_run
 from condnet.analysis.tree_costs import node_cost_tree
@@ -26,7 +26,7 @@ DEFAULT_GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 4.0)
 
 def demo_experts(model: HNN) -> list[list[str]]:
     """Every group below the root, and one single class (the first class of the first group)."""
-    groups = [[g.name] for g, depth in model.hierarchy.groups() if depth > 0]
+    groups = group_experts(model)
     return groups + [[model.class_names[model.node_classes(groups[0][0])[0]]]] if groups else groups
 
 

@@ -5,7 +5,7 @@ import argparse
 import torch
 
 from condnet.analysis.attention import PROTOCOLS, attention_sweep, check_sweep, plot_sweeps
-from condnet.cli.cutout_cmd import load_hnn
+from condnet.analysis.experts import load_hnn
 from condnet.cli.output import print_json
 from condnet.errors import CondnetError
 from condnet.train import load_data, make_batcher

@@ -3,12 +3,9 @@
 import argparse
 from pathlib import Path
 
-from condnet.analysis.experts import expert_report
+from condnet.analysis.experts import expert_report, load_hnn
 from condnet.cli.output import print_json
-from condnet.errors import CondnetError
-from condnet.models.hnn import HNN
 from condnet.train import load_data, make_batcher, save_checkpoint
-from condnet.train.loading import load_model
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,15 +16,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE.pt", help="where to save the expert checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
-
-
-def load_hnn(path: str) -> tuple[HNN, object]:
-    """The HNN of a run directory or checkpoint (in eval mode) and its run config."""
-    loaded = load_model(path)
-    if not isinstance(loaded.model, HNN):
-        raise CondnetError(f"{loaded.path} holds a {loaded.config.model['name']!r} model, not an HNN; "
-                           "cutout and attention need a hierarchical network (hnn_* models)")
-    return loaded.model, loaded.config
 
 
 def run(args: argparse.Namespace) -> int:
