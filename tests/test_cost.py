@@ -4,6 +4,7 @@ per-module table, and the cross-check against FlopCounterMode on every registere
 
 import pytest
 import torch
+from model_options import build_registered
 from torch import nn
 
 import condnet
@@ -251,7 +252,7 @@ def _example(model: nn.Module) -> torch.Tensor:
                                   for n in condnet.list_models()])
 def test_count_macs_equals_flop_counter(name):
     torch.manual_seed(0)
-    model = condnet.create_model(name).eval()
+    model = build_registered(name).eval()
     x = _example(model)
     macs = count_macs(model, x)
     assert macs > 0 and macs == flop_counter_macs(model, x)

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from model_options import build_registered
 
 from condnet.cost import count_macs, count_params
 from condnet.errors import CondnetError
@@ -29,7 +30,7 @@ def test_registered_models():
 @pytest.mark.parametrize("name", HNN_MODELS)
 def test_expert_logits_equal_full_model(name):
     torch.manual_seed(0)
-    full = create_model(name).eval()
+    full = build_registered(name).eval()
     x = example(full)
     with torch.no_grad():
         logits = full(x)

@@ -1,15 +1,11 @@
 """condnet cutout / attend on a tiny trained HNN run, and their user errors (exit 2, one line)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_process import assert_one_line_error
 
 from condnet.cli.main import main
-
-REPO = Path(__file__).parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +53,5 @@ def test_attend_sweep(hnn_run, tmp_path, capsys):
 ])
 def test_cli_errors_one_line(hnn_run, tmp_path, argv, needle):
     argv = [a.format(run=hnn_run, tmp=tmp_path) for a in argv]
-    proc = subprocess.run([sys.executable, "-m", "condnet.cli.main", *argv], capture_output=True, text=True,
-                          cwd=str(REPO), check=False)
-    assert proc.returncode == 2
-    assert needle in proc.stderr
-    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert_one_line_error(argv, needle)
     assert not (tmp_path / "x.pt").exists()

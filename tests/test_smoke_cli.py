@@ -1,10 +1,9 @@
 """End-to-end: train a tiny run through the CLI, evaluate it, and check user errors exit cleanly."""
 
 import json
-import subprocess
-import sys
 
 import pytest
+from cli_process import assert_one_line_error
 
 from condnet.cli.main import main
 
@@ -32,8 +31,4 @@ def test_train_eval_tiny_run(tmp_path, capsys):
     (["eval", "nowhere.pt"], "checkpoint nowhere.pt not found"),
 ])
 def test_user_errors_one_line_no_traceback(argv, needle, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "condnet.cli.main", *argv], capture_output=True, text=True,
-                          cwd=str(__import__("pathlib").Path(__file__).parents[1]))
-    assert proc.returncode == 2
-    assert needle in proc.stderr
-    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert_one_line_error(argv, needle)

@@ -9,6 +9,7 @@ from condnet.cli import (
     cutout_cmd,
     demo_cmd,
     eval_cmd,
+    hierarchy_cmd,
     models_cmd,
     report_cmd,
     routes_cmd,
@@ -16,7 +17,8 @@ from condnet.cli import (
 )
 from condnet.errors import CondnetError
 
-COMMANDS = (train_cmd, eval_cmd, cost_cmd, models_cmd, cutout_cmd, attend_cmd, routes_cmd, demo_cmd, report_cmd)
+COMMANDS = (train_cmd, eval_cmd, cost_cmd, models_cmd, hierarchy_cmd, cutout_cmd, attend_cmd, routes_cmd, demo_cmd,
+            report_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -247,11 +247,15 @@ BUILTIN_TREES: dict[str, dict[str, Any]] = {
 }
 
 
+DERIVE_HINT = ("give a YAML/JSON file, or derive one from a model trained on the dataset with "
+               "`condnet hierarchy RUN_DIR --out tree.yaml`, and set model.hierarchy to it")
+
+
 def builtin_hierarchy(dataset: str) -> Hierarchy:
     """The built-in tree of ``dataset`` (fashion_mnist, cifar10, cifar100)."""
     if dataset not in BUILTIN_TREES:
         raise CondnetError(f"no built-in hierarchy for {dataset!r} (built in: {', '.join(BUILTIN_TREES)}); "
-                           "give a YAML/JSON file or derive one from a trained model")
+                           f"{DERIVE_HINT}")
     return from_dict({"tree": BUILTIN_TREES[dataset]}, dataset_info(dataset).class_names)
 
 
@@ -272,7 +276,7 @@ def resolve_hierarchy(source: str | dict[str, Any], num_classes: int) -> Hierarc
                                "set model.hierarchy to the dataset's hierarchy")
         return found
     raise CondnetError(f"hierarchy {source!r} is neither a built-in ({', '.join(BUILTIN_TREES)}) nor a "
-                       ".yaml/.json file")
+                       f".yaml/.json file; {DERIVE_HINT}")
 
 
 def derive(confusion: np.ndarray, class_names: Sequence[str], num_groups: int | None = None) -> Hierarchy:
@@ -288,7 +292,7 @@ def derive(confusion: np.ndarray, class_names: Sequence[str], num_groups: int | 
     n = len(class_names)
     if confusion.shape != (n, n):
         raise CondnetError(f"confusion matrix must be {n}x{n}, got {confusion.shape}")
-    k = num_groups or max(1, round(n ** 0.5))
+    k = max(1, round(n ** 0.5)) if num_groups is None else num_groups
     if not 1 <= k <= n:
         raise CondnetError(f"num_groups must be in 1..{n}, got {k}")
     rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)

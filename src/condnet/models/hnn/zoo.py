@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from condnet.data.hierarchy import resolve_hierarchy
+from condnet.data.hierarchy import BUILTIN_TREES, resolve_hierarchy
 from condnet.models.backbones import BACKBONES, backbone_spec
 from condnet.models.hnn.network import HNN
 from condnet.models.registry import register_model
@@ -47,6 +47,7 @@ def hnn_factory(backbone: str, hierarchy: str, split: int, width_floor: float,
 FMNIST_SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
 ZOO = {
     "hnn_lenet_fmnist": ("lenet_fmnist_thick", "fashion_mnist", 1, 0.0625, FMNIST_SHAPE),
+    "hnn_lenet_mnist": ("lenet_mnist_thick", "mnist", 1, 0.0625, {}),
     "hnn_resnet20_fmnist": ("resnet20", "fashion_mnist", 1, 0.0625, FMNIST_SHAPE),
     "hnn_resnet20_cifar10": ("resnet20", "cifar10", 1, 0.0625, {}),
     "hnn_resnet56_cifar100": ("resnet56", "cifar100", 1, 0.125, {"num_classes": 100}),
@@ -55,5 +56,6 @@ ZOO = {
 }
 
 for _name, (_backbone, _tree, _split, _floor, _defaults) in ZOO.items():
+    _source = f"{_tree} hierarchy" if _tree in BUILTIN_TREES else "hierarchy from `condnet hierarchy` (model.hierarchy)"
     register_model(_name, hnn_factory(_backbone, _tree, _split, _floor, **_defaults),
-                   f"HNN on {_backbone}, {_tree} hierarchy, trunk = first {_split} stage(s)")
+                   f"HNN on {_backbone}, {_source}, trunk = first {_split} stage(s)")
