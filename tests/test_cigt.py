@@ -1,5 +1,6 @@
 """CIGT: information gain known answers, gather vs dense execution, routing modes, costs, configs."""
 
+import json
 import math
 
 import pytest
@@ -150,6 +151,44 @@ def test_warmup_routes_at_random_then_argmax_then_random_ratio():
     assert 0.25 < share < 0.75  # about half the samples re-routed at random (those hit block 0 too sometimes)
     _, routes = model.eval()(x, return_routes=True)
     assert (routes == 0).all()  # inference: argmax
+
+
+def test_all_paths_warmup_copies_every_sample_to_every_path():
+    torch.manual_seed(0)
+    model = create_model("cigt_lenet_mnist", warmup_epochs=1, warmup_routing="all").train()  # no BN, no dropout
+    x, y = torch.randn(5, 1, 28, 28), torch.tensor([3, 1, 4, 1, 5])
+    model.on_train_step(0, 0)
+    out = model(x)
+    assert out.logits.shape == (40, 10) and torch.equal(out.rows, torch.arange(5).repeat_interleave(8))
+    for i in range(5):  # each sample takes all 8 leaf paths, and each copy is that path run on the sample
+        paths = out.routes[out.rows == i]
+        assert sorted(map(tuple, paths[:, 1:].tolist())) == [(j, k) for j in range(2) for k in range(4)]
+        for (_, j, k), logits in zip(paths.tolist(), out.logits[out.rows == i]):
+            expected = model.layers[2][k](model.layers[1][j](model.layers[0][0](x[i:i + 1])))
+            assert torch.allclose(logits, expected[0], rtol=0, atol=1e-5)
+    # router 0 decides once per sample, router 1 once per copy in layer 1; the IG uses the copies' labels
+    assert [p.shape for p in out.route_probs] == [(5, 2), (10, 4)]
+    terms = model.training_loss(out, y)
+    gains = information_gain(out.route_probs[0], y, 10, model.routing.balance) + information_gain(
+        out.route_probs[1], y.repeat_interleave(2), 10, model.routing.balance)
+    assert terms["ig"].item() == pytest.approx(-model.routing.ig_weight * gains.item(), rel=1e-6)
+    per_leaf = sum(torch.nn.functional.cross_entropy(out.logits[out.routes[:, 2] == k], y.repeat_interleave(8)[
+        out.routes[:, 2] == k]) for k in range(4))
+    assert terms["ce"].item() == pytest.approx(per_leaf.item(), rel=1e-6)
+    model.on_train_step(1, 1)  # after warm-up: one row per sample again
+    assert model(x).logits.shape == (5, 10)
+    with pytest.raises(CondnetError, match="model.warmup_routing must be one of random, all"):
+        create_model("cigt_lenet_mnist", warmup_routing="copy")
+
+
+def test_all_paths_warmup_trains_with_the_engine(tmp_path):
+    cfg = load_config("configs/cigt_lenet_fmnist.yaml", [
+        "model.warmup_epochs=1", "model.warmup_routing=all", "train.epochs=2", "train.threads=1",
+        "data.batch_size=16", "data.limit_train=64", "data.limit_test=16"])
+    summary = Trainer(cfg, tmp_path / "run", verbose=False).fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["train_images"] for r in rows] == [64, 64] and all(0 <= r["train_accuracy"] <= 100 for r in rows)
+    assert summary["test_n"] == 16
 
 
 def test_random_routing_has_no_routers_and_no_ig_term():

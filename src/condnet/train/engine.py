@@ -17,7 +17,7 @@ from condnet.errors import CondnetError
 from condnet.seeding import rng_state, seed_everything, set_rng_state
 from condnet.train.checkpoint import load_checkpoint, save_checkpoint
 from condnet.train.distributed import all_reduce_sum, barrier, gather_objects, init_distributed, local_device
-from condnet.train.objective import evaluate, logits_of, training_losses
+from condnet.train.objective import evaluate, logits_of, targets_of, training_losses
 from condnet.train.optim import build_optimizer, build_scheduler
 from condnet.train.rundir import RunDir
 from condnet.train.setup import DataBundle, build_model, load_data, make_batcher, resolve_run_config
@@ -122,7 +122,8 @@ class Trainer:
             with torch.no_grad():
                 for name, value in {"loss": loss, **terms}.items():
                     sums[name] = sums.get(name, 0.0) + value.detach().double() * len(y)
-                correct += (logits_of(output).argmax(1) == y).sum()
+                hits = logits_of(output).argmax(1) == targets_of(output, y)
+                correct += hits.sum().double() * len(y) / len(hits)  # the copies of a sample share its weight
                 seen += len(y)
             bar.update()
         bar.close()

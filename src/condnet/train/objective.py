@@ -2,7 +2,8 @@
 
 A model's forward returns logits, or an object with ``.logits``. A model that needs its own training
 loss (e.g. CIGT's information gain) defines ``training_loss(output, targets, label_smoothing) ->
-dict[str, Tensor]``; the terms are summed. A model that changes with training progress (temperature
+dict[str, Tensor]``; the terms are summed. An output with ``.rows`` has one row per copy of a sample
+(see :func:`targets_of`). A model that changes with training progress (temperature
 schedules, warm-up) defines ``on_train_step(epoch, step)``, called before each training forward.
 """
 
@@ -18,6 +19,13 @@ from condnet.train.distributed import DistInfo, all_reduce_sum
 def logits_of(output: object) -> torch.Tensor:
     """The logits of a model's output (a tensor, or an object with ``.logits``)."""
     return output if isinstance(output, torch.Tensor) else output.logits
+
+
+def targets_of(output: object, targets: torch.Tensor) -> torch.Tensor:
+    """The target of each row of a training output: ``targets``, or ``targets[output.rows]`` for a model
+    that copies samples (CIGT's all-paths warm-up says which batch row each output row came from)."""
+    rows = getattr(output, "rows", None)
+    return targets if rows is None else targets[rows]
 
 
 def training_losses(model: nn.Module, output: object, targets: torch.Tensor,

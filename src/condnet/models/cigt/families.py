@@ -18,7 +18,8 @@ from condnet.models.registry import register_model
 from condnet.models.resnet import basic_block_stage, resnet_spec
 from condnet.models.stages import StageSpec
 
-CHOICES = {"execution": ("gather", "dense"), "routing": ("ig", "random"), "cls_loss": CLS_LOSSES}
+CHOICES = {"execution": ("gather", "dense"), "routing": ("ig", "random"), "cls_loss": CLS_LOSSES,
+           "warmup_routing": ("random", "all")}
 
 
 def lenet_fmnist_path(dropout: float, in_channels: int, input_size: int, num_classes: int) -> list[StageSpec]:

@@ -38,7 +38,8 @@ class RoutingConfig:
     temperature_initial: float = 25.0
     temperature_decay: float = 0.999848  # per iteration
     temperature_min: float = 0.01
-    warmup_epochs: int = 25  # uniformly random routes, IG loss on
+    warmup_epochs: int = 25  # IG loss on, routes per warmup_routing
+    warmup_routing: str = "random"  # random: a uniformly random route | all: a copy of the sample in every block
     random_ratio: float = 0.49  # after warm-up: fraction of each batch routed at random
     router_hidden: int = 128
     router_pool: int = 1  # routers average-pool feature maps to pool x pool
@@ -49,8 +50,10 @@ class CIGTOutput:
     """What a training forward returns: the logits of the leaf reached, the routes and the soft decisions."""
 
     logits: torch.Tensor
-    routes: torch.Tensor  # [N, L] block index per layer
-    route_probs: list[torch.Tensor]  # p(n | x) [N, K] of each router that ran
+    routes: torch.Tensor  # [M, L] block index per layer
+    route_probs: list[torch.Tensor]  # p(n | x) [M_l, K] of each router that ran
+    rows: torch.Tensor  # [M] the batch row of each logits row (M = N unless samples were copied to all blocks)
+    prob_rows: list[torch.Tensor]  # [M_l] the batch row of each route_probs row
 
 
 def split_stages(stages: Sequence[StageSpec], boundaries: Sequence[int]) -> list[list[StageSpec]]:
@@ -120,9 +123,16 @@ class CIGTNet(nn.Module):
         """Rows whose routes are drawn at random in this training forward (None: none)."""
         if not self.training or self.routing.routing != "ig":
             return None
-        if self.epoch < self.routing.warmup_epochs:
+        if self._warming_up():
             return torch.ones(n, dtype=torch.bool, device=device)
         return torch.rand(n, device=device) < self.routing.random_ratio
+
+    def _warming_up(self) -> bool:
+        return self.training and self.routing.routing == "ig" and self.epoch < self.routing.warmup_epochs
+
+    def _router_probs(self, layer: int, h: torch.Tensor) -> torch.Tensor:
+        """The soft decision p(n | x) of the router after layer ``layer``."""
+        return torch.softmax(self.routers[str(layer)](h) / self.temperature, dim=1)
 
     def _route(self, layer: int, h: torch.Tensor, randomized: torch.Tensor | None,
                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -133,7 +143,7 @@ class CIGTNet(nn.Module):
             return torch.zeros(n, dtype=torch.long, device=h.device), None
         if self.routing.routing == "random":
             return torch.randint(count, (n,), device=h.device, generator=generator), None
-        probs = torch.softmax(self.routers[str(layer)](h) / self.temperature, dim=1)
+        probs = self._router_probs(layer, h)
         route = probs.detach().argmax(1)
         if randomized is not None:
             route = torch.where(randomized, torch.randint(count, (n,), device=h.device), route)
@@ -160,11 +170,17 @@ class CIGTNet(nn.Module):
         return torch.cat(pieces)[torch.argsort(torch.cat(rows))]
 
     def forward(self, x: torch.Tensor, return_routes: bool = False):
-        """Logits [N, C]; with ``return_routes`` also the routes [N, L]; in training a :class:`CIGTOutput`."""
+        """Logits [N, C]; with ``return_routes`` also the routes [N, L]; in training a :class:`CIGTOutput`.
+
+        In an all-paths warm-up (``warmup_routing: all``) every sample is copied to every block of each
+        routed layer, so the training output has one row per (sample, leaf path); ``rows`` maps them back.
+        """
         n, depth = len(x), len(self.layers)
         route = torch.zeros(n, dtype=torch.long, device=x.device)
-        layer_routes, probs = [route], []
-        randomized = self._randomized(n, x.device)
+        rows = torch.arange(n, device=x.device)
+        layer_routes, probs, prob_rows = [route], [], []
+        copy_to_all = self._warming_up() and self.routing.warmup_routing == "all"
+        randomized = None if copy_to_all else self._randomized(n, x.device)
         # random routing in eval mode draws from a fixed seed on every call, so evaluating the same
         # batches twice gives the same routes and numbers
         generator = None if self.training else torch.Generator(device=x.device).manual_seed(EVAL_ROUTE_SEED)
@@ -172,24 +188,33 @@ class CIGTNet(nn.Module):
         for l, blocks in enumerate(self.layers):
             h = self._run_layer(blocks, h, route)
             if l + 1 < depth:
-                route, p = self._route(l, h, randomized, generator)
+                count = self.path_counts[l + 1]
+                if copy_to_all and count > 1:
+                    probs.append(self._router_probs(l, h))
+                    prob_rows.append(rows)
+                    h, rows = h.repeat_interleave(count, 0), rows.repeat_interleave(count)
+                    layer_routes = [r.repeat_interleave(count) for r in layer_routes]
+                    route = torch.arange(count, device=x.device).repeat(len(h) // count)
+                else:
+                    route, p = self._route(l, h, randomized, generator)
+                    if p is not None:
+                        probs.append(p)
+                        prob_rows.append(rows)
                 layer_routes.append(route)
-                if p is not None:
-                    probs.append(p)
         routes = torch.stack(layer_routes, dim=1)
         if return_routes:
             return h, routes
-        return CIGTOutput(h, routes, probs) if self.training else h
+        return CIGTOutput(h, routes, probs, rows, prob_rows) if self.training else h
 
     # loss -----------------------------------------------------------------------------------------
     def training_loss(self, output: CIGTOutput, targets: torch.Tensor,
                       label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:
         """``ce``: classification loss of the leaves; ``ig``: lambda * sum over routers of -IG."""
-        terms = {"ce": classification_loss(output.logits, targets, output.routes[:, -1], self.path_counts[-1],
-                                           self.routing.cls_loss, label_smoothing)}
+        terms = {"ce": classification_loss(output.logits, targets[output.rows], output.routes[:, -1],
+                                           self.path_counts[-1], self.routing.cls_loss, label_smoothing)}
         if output.route_probs:
-            gains = [information_gain(p, targets, self.num_classes, self.routing.balance)
-                     for p in output.route_probs]
+            gains = [information_gain(p, targets[rows], self.num_classes, self.routing.balance)
+                     for p, rows in zip(output.route_probs, output.prob_rows)]
             terms["ig"] = -self.routing.ig_weight * torch.stack(gains).sum()
         return terms
 
