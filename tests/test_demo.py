@@ -82,16 +82,17 @@ def test_demo_models_are_those_of_the_configs(run, config):
     from condnet.demo.recipes import demo_config
 
     shipped = read_yaml(Path(__file__).parents[1] / "configs" / f"{config}.yaml")
-    demo = demo_config(run, epochs=20, train_images=55_000)
+    demo = demo_config(run, epochs=shipped["train"]["epochs"], train_images=55_000)
     scaled = {"warmup_epochs", "temperature_decay"}
     assert {k: v for k, v in demo["model"].items() if k not in scaled} == \
         {k: v for k, v in shipped["model"].items() if k not in scaled}
     assert demo["data"]["dataset"] == shipped["data"]["dataset"]
     assert demo["data"]["batch_size"] == shipped["data"]["batch_size"]
     assert {k: demo["train"][k] for k in shipped["train"]} == shipped["train"]
-    if run.startswith("cigt"):
-        assert demo["model"]["warmup_epochs"] == 3  # 1/6 of 20 epochs, as paper B's 25 of 150
-        steps = 20 * 440
+    if run.startswith("cigt"):  # the demo's scaling gives the shipped 40-epoch warm-up and temperature decay
+        assert demo["model"]["warmup_epochs"] == shipped["model"]["warmup_epochs"] == 6  # 1/6, as paper B's 25/150
+        assert demo["model"]["temperature_decay"] == pytest.approx(shipped["model"]["temperature_decay"], abs=1e-6)
+        steps = 40 * 440
         temperature = demo["model"]["temperature_initial"] * demo["model"]["temperature_decay"] ** (0.7 * steps)
         assert temperature == pytest.approx(demo["model"]["temperature_min"])
 
