@@ -20,12 +20,25 @@ from condnet.cost import count_macs
 from condnet.models import create_model
 from condnet.models.stages import StageNet
 
-PAIRS = (("hnn_lenet_fmnist", ["Bag"]), ("hnn_resnet20_fmnist", ["Bag"]), ("hnn_resnet20_cifar10", ["cat"]))
+# (model, width rule, classes of the expert to time)
+PAIRS = (("hnn_lenet_fmnist", "share", ["Bag"]), ("hnn_resnet20_fmnist", "share", ["Bag"]),
+         ("hnn_resnet20_fmnist", "sqrt_share", ["Bag"]), ("hnn_resnet20_cifar10", "share", ["cat"]))
 
 
 def infer(model: torch.nn.Module, x: torch.Tensor) -> None:
     with torch.no_grad():
         model(x)
+
+
+def conv_outputs(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """Number of values all convolutions of ``model`` write for ``x`` (activation traffic, beside MACs)."""
+    written = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: written.append(out.numel()))
+             for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    infer(model, x)
+    for hook in hooks:
+        hook.remove()
+    return sum(written)
 
 
 def train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, opt: torch.optim.Optimizer) -> None:
@@ -60,15 +73,15 @@ def main() -> None:
         siblings(args.rounds)
         return
     print(f"threads {args.threads}, rounds {args.rounds}; inference batch 256, training batch 125; median ms")
-    print(f"{'model':<22} {'MACs ratio':>10} {'infer bb':>9} {'infer hnn':>9} {'ratio':>6} {'infer expert':>12} "
+    print(f"{'model (width rule)':<33} {'MACs ratio':>10} {'conv out ratio':>14} {'infer bb':>9} {'infer hnn':>9} {'ratio':>6} {'infer expert':>12} "
           f"{'train bb':>9} {'train hnn':>9} {'ratio':>6}")
-    for name, expert_classes in PAIRS:
-        print(measure(name, expert_classes, args.rounds))
+    for name, width_rule, expert_classes in PAIRS:
+        print(measure(name, width_rule, expert_classes, args.rounds))
 
 
-def measure(name: str, expert_classes: list[str], rounds: int) -> str:
-    """One table row: MACs ratio, inference and training-step times of backbone, HNN and expert."""
-    hnn = create_model(name)
+def measure(name: str, width_rule: str, expert_classes: list[str], rounds: int) -> str:
+    """One table row: MACs and conv-output ratios, inference and training-step times of backbone, HNN and expert."""
+    hnn = create_model(name, width_rule=width_rule)
     backbone = StageNet(hnn.spec)
     expert = hnn.cutout(expert_classes).eval()
     spec = hnn.spec
@@ -76,22 +89,24 @@ def measure(name: str, expert_classes: list[str], rounds: int) -> str:
     y = torch.randint(0, spec.num_classes, (125,))
     opts = {m: torch.optim.SGD(m.parameters(), lr=0.01) for m in (backbone, hnn)}
     macs = count_macs(hnn.eval(), x[:2]) / count_macs(backbone.eval(), x[:2])
+    outputs = conv_outputs(hnn, x[:2]) / conv_outputs(backbone, x[:2])
     inference = side_by_side({"bb": lambda: infer(backbone, x), "hnn": lambda: infer(hnn, x),
                               "expert": lambda: infer(expert, x)}, rounds)
     backbone.train()
     hnn.train()
     training = side_by_side({"bb": lambda: train_step(backbone, x[:125], y, opts[backbone]),
                              "hnn": lambda: train_step(hnn, x[:125], y, opts[hnn])}, rounds)
-    return (f"{name:<22} {macs:>10.2f} {1e3 * inference['bb']:>9.1f} {1e3 * inference['hnn']:>9.1f} "
+    return (f"{name + ' (' + width_rule + ')':<33} {macs:>10.2f} {outputs:>14.2f} {1e3 * inference['bb']:>9.1f} {1e3 * inference['hnn']:>9.1f} "
             f"{inference['hnn'] / inference['bb']:>6.2f} {1e3 * inference['expert']:>12.1f} "
             f"{1e3 * training['bb']:>9.1f} {1e3 * training['hnn']:>9.1f} {training['hnn'] / training['bb']:>6.2f}")
 
 
 def siblings(rounds: int, groups: int = 10, batch: int = 125) -> None:
-    """Grouped vs looped sibling convolutions (widths of 10 one-class nodes), and grouped-result exactness."""
+    """Grouped vs looped sibling convolutions at the widths of one-class nodes under both width rules, and
+    whether the grouped result is exact."""
     print(f"{groups} siblings, batch {batch}, 3x3 conv; median ms")
     print(f"{'channels/sibling':>16} {'size':>5} {'grouped':>8} {'looped':>8} {'grouped == 1-group result':>26}")
-    for channels, size in ((1, 28), (3, 14), (6, 7)):
+    for channels, size in ((1, 28), (3, 14), (6, 7), (10, 14), (20, 7)):
         x = torch.randn(batch, groups * channels, size, size)
         w = torch.randn(groups * channels, channels, 3, 3)
         parts = [(x[:, i * channels:(i + 1) * channels], w[i * channels:(i + 1) * channels]) for i in range(groups)]
