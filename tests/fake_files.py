@@ -58,3 +58,12 @@ class ShellPayload:
         import os
 
         return os.system, (f"touch {self.marker}",)
+
+
+def tiny_run_overrides(root: Path | None = None) -> list[str]:
+    """Config overrides that train a shipped config for one epoch of a few images on one thread, on the
+    installed Fashion-MNIST (``root`` None) or on the files a writer above put under ``root``."""
+    overrides = ["train.epochs=1", "train.threads=1", "data.batch_size=8", "data.eval_batch_size=16"]
+    if root is None:
+        return overrides + ["data.limit_train=48", "data.limit_test=16"]
+    return overrides + [f"data.root={root}", "data.val_size=8", "data.limit_train=24", "data.limit_test=8"]

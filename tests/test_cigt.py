@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from fake_files import write_cifar, write_idx_dataset
+from fake_files import tiny_run_overrides, write_cifar, write_idx_dataset
 
 from condnet.cigt import CIGTNet, information_gain, temperature
 from condnet.config import load_config
@@ -285,13 +285,7 @@ def test_path_counts_any_list_and_errors():
     ("configs/cigt_resnet110_cifar10.yaml", write_cifar),
 ])
 def test_configs_train_a_few_steps_and_reload(config, writer, tmp_path):
-    overrides = ["train.epochs=1", "train.threads=1", "data.batch_size=8", "data.eval_batch_size=16"]
-    if writer is None:
-        overrides += ["data.limit_train=48", "data.limit_test=16"]
-    else:
-        overrides += [f"data.root={writer(tmp_path / 'data')}", "data.val_size=8", "data.limit_train=24",
-                      "data.limit_test=8"]
-    cfg = load_config(config, overrides)
+    cfg = load_config(config, tiny_run_overrides(writer and writer(tmp_path / "data")))
     summary = Trainer(cfg, tmp_path / "run", verbose=False).fit()
     model = create_model(**cfg.model).eval()
     assert summary["params"] == count_params(model)

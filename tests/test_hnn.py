@@ -4,13 +4,16 @@ import math
 
 import pytest
 import torch
+from fake_files import tiny_run_overrides, write_cifar
 from model_options import build_registered
 
+from condnet.config import load_config
 from condnet.cost import count_macs, count_params
 from condnet.errors import CondnetError
 from condnet.models import create_model, list_models
+from condnet.models.hnn import HNN
 from condnet.models.hnn.plan import level_stages, node_scale
-from condnet.train import save_checkpoint
+from condnet.train import Trainer, save_checkpoint
 from condnet.train.loading import load_model
 
 HNN_MODELS = [name for name in list_models() if name.startswith("hnn_")]
@@ -173,3 +176,19 @@ def test_cues_come_from_true_groups():
     assert cue["clothing"].tolist() == [3, 3, 1, 1, 1] and cue["footwear"].tolist() == [1, 1, 3, 3, 1]
     inhibit = cue_gains(model, "inhibit-distractors", truth, 0.5)
     assert inhibit["Bag"].tolist() == [0.5, 0.5, 0.5, 0.5, 1] and inhibit["clothing"].tolist() == [1, 1, 0.5, 0.5, 1]
+
+
+@pytest.mark.parametrize("config, classes", [
+    ("configs/hnn_resnet20_cifar10.yaml", 10),
+    ("configs/hnn_resnet56_cifar100.yaml", 100),
+    ("configs/hnn_vgg11_cifar10.yaml", 10),
+    ("configs/hnn_mobilenetv2_cifar10.yaml", 10),
+])
+def test_cifar_configs_train_and_reload(config, classes, tmp_path):
+    """Every CIFAR HNN config trains one tiny epoch on CIFAR-format files and reloads with its width rule."""
+    cfg = load_config(config, tiny_run_overrides(write_cifar(tmp_path / "data", classes=classes)))
+    summary = Trainer(cfg, tmp_path / "run", verbose=False).fit()
+    loaded = load_model(tmp_path / "run")
+    assert isinstance(loaded.model, HNN) and loaded.model.width_rule == cfg.model["width_rule"]
+    assert summary["params"] == count_params(loaded.model) == count_params(create_model(**cfg.model))
+    assert summary["macs_per_sample"] == count_macs(loaded.model.eval(), example(loaded.model, n=1))
