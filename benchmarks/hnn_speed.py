@@ -73,14 +73,15 @@ def main() -> None:
         siblings(args.rounds)
         return
     print(f"threads {args.threads}, rounds {args.rounds}; inference batch 256, training batch 125; median ms")
-    print(f"{'model (width rule)':<33} {'MACs ratio':>10} {'conv out ratio':>14} {'infer bb':>9} {'infer hnn':>9} {'ratio':>6} {'infer expert':>12} "
-          f"{'train bb':>9} {'train hnn':>9} {'ratio':>6}")
+    print(f"{'model (width rule)':<33} {'MACs ratio':>10} {'conv out ratio':>14} {'infer bb':>9} "
+          f"{'infer hnn':>9} {'ratio':>6} {'infer expert':>12} {'train bb':>9} {'train hnn':>9} {'ratio':>6}")
     for name, width_rule, expert_classes in PAIRS:
         print(measure(name, width_rule, expert_classes, args.rounds))
 
 
 def measure(name: str, width_rule: str, expert_classes: list[str], rounds: int) -> str:
-    """One table row: MACs and conv-output ratios, inference and training-step times of backbone, HNN and expert."""
+    """One table row: MACs and conv-output ratios; inference and training-step times of backbone, HNN
+    and expert."""
     hnn = create_model(name, width_rule=width_rule)
     backbone = StageNet(hnn.spec)
     expert = hnn.cutout(expert_classes).eval()
@@ -96,26 +97,31 @@ def measure(name: str, width_rule: str, expert_classes: list[str], rounds: int) 
     hnn.train()
     training = side_by_side({"bb": lambda: train_step(backbone, x[:125], y, opts[backbone]),
                              "hnn": lambda: train_step(hnn, x[:125], y, opts[hnn])}, rounds)
-    return (f"{name + ' (' + width_rule + ')':<33} {macs:>10.2f} {outputs:>14.2f} {1e3 * inference['bb']:>9.1f} {1e3 * inference['hnn']:>9.1f} "
-            f"{inference['hnn'] / inference['bb']:>6.2f} {1e3 * inference['expert']:>12.1f} "
-            f"{1e3 * training['bb']:>9.1f} {1e3 * training['hnn']:>9.1f} {training['hnn'] / training['bb']:>6.2f}")
+    label = f"{name} ({width_rule})"
+    return (f"{label:<33} {macs:>10.2f} {outputs:>14.2f} {1e3 * inference['bb']:>9.1f} "
+            f"{1e3 * inference['hnn']:>9.1f} {inference['hnn'] / inference['bb']:>6.2f} "
+            f"{1e3 * inference['expert']:>12.1f} {1e3 * training['bb']:>9.1f} {1e3 * training['hnn']:>9.1f} "
+            f"{training['hnn'] / training['bb']:>6.2f}")
 
 
 def siblings(rounds: int, groups: int = 10, batch: int = 125) -> None:
     """Grouped vs looped sibling convolutions at the widths of one-class nodes under both width rules, and
     whether the grouped result is exact."""
     print(f"{groups} siblings, batch {batch}, 3x3 conv; median ms")
-    print(f"{'channels/sibling':>16} {'size':>5} {'grouped':>8} {'looped':>8} {'grouped == 1-group result':>26}")
+    print(f"{'channels/sibling':>16} {'size':>5} {'grouped':>8} {'looped':>8} "
+          f"{'grouped == 1-group result':>26}")
     for channels, size in ((1, 28), (3, 14), (6, 7), (10, 14), (20, 7)):
         x = torch.randn(batch, groups * channels, size, size)
         w = torch.randn(groups * channels, channels, 3, 3)
-        parts = [(x[:, i * channels:(i + 1) * channels], w[i * channels:(i + 1) * channels]) for i in range(groups)]
+        parts = [(x[:, i * channels:(i + 1) * channels], w[i * channels:(i + 1) * channels])
+                 for i in range(groups)]
         times = side_by_side({"grouped": lambda x=x, w=w: F.conv2d(x, w, padding=1, groups=groups),
-                              "looped": lambda parts=parts: [F.conv2d(xi, wi, padding=1) for xi, wi in parts]},
+                              "looped": lambda parts=parts: [F.conv2d(a, b, padding=1) for a, b in parts]},
                              rounds)
         same = torch.equal(F.conv2d(x, w, padding=1, groups=groups)[:, :channels],
                            F.conv2d(parts[0][0], parts[0][1], padding=1))
-        print(f"{channels:>16} {size:>5} {1e3 * times['grouped']:>8.2f} {1e3 * times['looped']:>8.2f} {same!s:>26}")
+        print(f"{channels:>16} {size:>5} {1e3 * times['grouped']:>8.2f} {1e3 * times['looped']:>8.2f} "
+              f"{same!s:>26}")
 
 
 if __name__ == "__main__":
