@@ -53,9 +53,9 @@ def test_argument_and_config_errors(capsys, tmp_path, argv, needle):
 def test_data_errors(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv("CONDNET_DATA", raising=False)
     _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "r"), "--set", f"data.root={tmp_path}/x"],
-           "fashion_mnist not found. Looked in:")
+           "fashion_mnist not found in the location data.root names. Looked in:")
     _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "r"), "--set", "data.dataset=mnist"],
-           "mnist not found. Looked in: nowhere (no data.root, no CONDNET_DATA). To fix: set data.root")
+           "mnist not found. Looked in: nowhere (no data.root, no CONDNET_DATA, no default location). To fix: set data.root")
     _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "r"), "--set", "data.val_size=60000"],
            "data.val_size must be in [0, 59999]")
 
@@ -64,7 +64,8 @@ def test_run_directory_errors(capsys, tmp_path):
     _fails(capsys, ["train", "--out", str(tmp_path / "none"), "--resume"], "nothing to resume")
     (tmp_path / "done").mkdir()
     (tmp_path / "done" / "config.yaml").write_text("model: {name: lenet_fmnist_thin}\n")
-    _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "done")], "already holds a run")
+    _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "done")],
+           "holds a run that stopped before its first epoch ended; continue it with --resume, or pass --force")
     _fails(capsys, ["eval", str(tmp_path / "done")], "holds no checkpoints/best.pt")
 
 

@@ -2,6 +2,7 @@
 
 import gzip
 import pickle
+import zlib
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ from fake_files import ShellPayload, idx_bytes, write_cifar, write_idx_dataset
 
 from condnet.data import Batcher, Split, load_dataset, random_crop, random_flip, validation_split
 from condnet.data.cifar import read_cifar_batch
-from condnet.data.idx import read_idx
-from condnet.errors import CondnetError
+from condnet.data.datasets import FASHION_MNIST_DEB_DIR, locate_dataset
+from condnet.data.idx import MAX_IDX_BYTES, read_idx
+from condnet.errors import CondnetError, DataError, DataNotFoundError
 
 # ---- IDX -------------------------------------------------------------------------------------------
 
@@ -61,6 +63,58 @@ def test_idx_corrupt_gz_stream(tmp_path):
         read_idx(tmp_path / "bad.gz")
 
 
+def _gzip_bomb(path, header: bytes, megabytes: int) -> None:
+    """``header`` then ``megabytes`` MB of zeros, gzip-compressed chunk by chunk (about 1000:1)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: gzip container
+    parts = [packer.compress(header)] + [packer.compress(bytes(1 << 20)) for _ in range(megabytes)]
+    path.write_bytes(b"".join(parts) + packer.flush())
+
+
+def test_idx_gzip_bomb_refused_without_decompressing_it(tmp_path, monkeypatch):
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    _gzip_bomb(path, idx_bytes(np.arange(4, dtype=np.uint8)), megabytes=50)
+    assert path.stat().st_size < 100_000
+    returned = []
+    real_read = gzip.GzipFile.read
+
+    def counting_read(self, size=-1):
+        returned.append(real_read(self, size))
+        return returned[-1]
+
+    monkeypatch.setattr(gzip.GzipFile, "read", counting_read)
+    with pytest.raises(DataError, match=r"decompresses to more than its header declares "
+                       r"\(shape \(4,\), 4 bytes\).*re-download or reinstall") as err:
+        read_idx(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    # read: magic and dims (8 bytes), the 4 declared bytes and one more to see the excess, nothing further
+    assert 8 < sum(map(len, returned)) <= 8 + 4 + 1
+
+
+def test_idx_raw_file_longer_than_declared(tmp_path):
+    (tmp_path / "raw").write_bytes(idx_bytes(np.zeros((2, 3), np.uint8)) + b"extra")
+    with pytest.raises(DataError, match="holds more than its header declares"):
+        read_idx(tmp_path / "raw")
+
+
+@pytest.mark.parametrize("name", ["huge", "huge.gz"])
+def test_idx_header_above_cap_refused(tmp_path, name):
+    header = bytes([0, 0, 0x08, 3]) + b"".join(d.to_bytes(4, "big") for d in (70_000, 1000, 1000))
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(header + bytes(100)) if name.endswith(".gz") else header + bytes(100))
+    with pytest.raises(DataError, match=rf"declares shape \(70000, 1000, 1000\) \(70000000000 bytes\), more "
+                       rf"than the {MAX_IDX_BYTES} bytes.*re-download") as err:
+        read_idx(path)
+    assert str(path) in str(err.value)
+
+
+def test_idx_gz_with_bad_checksum(tmp_path):
+    packed = bytearray(gzip.compress(idx_bytes(np.zeros((3, 5), np.uint8))))
+    packed[-8] ^= 0xFF  # the CRC32 of the trailer: the data itself is complete and of the declared size
+    (tmp_path / "crc.gz").write_bytes(bytes(packed))
+    with pytest.raises(DataError, match="cannot read IDX file .*crc.gz: CRC check failed"):
+        read_idx(tmp_path / "crc.gz")
+
+
 def test_image_label_count_mismatch(tmp_path):
     root = write_idx_dataset(tmp_path / "d", n_train=10, n_test=4)
     (root / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(9, np.uint8))))
@@ -83,6 +137,74 @@ def test_missing_files_in_given_root_say_how_to_get_them(tmp_path):
     message = str(err.value)
     assert "missing train-images-idx3-ubyte(.gz)" in message and str(tmp_path / "empty") in message
     assert "To fix:" in message and "IDX files" in message
+
+
+def test_root_with_only_train_files_names_missing_test_files(tmp_path):
+    root = write_idx_dataset(tmp_path / "half", n_train=6, n_test=3)
+    for path in root.glob("t10k-*"):
+        path.unlink()
+    with pytest.raises(DataNotFoundError) as err:
+        load_dataset("mnist", root)
+    message = str(err.value)
+    assert (f"{root} (incomplete: missing t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz))"
+            in message)
+    assert "train-images" not in message
+    assert message.startswith("mnist not found in the location data.root names. Looked in:")
+    with pytest.raises(DataNotFoundError, match="missing t10k-images"):
+        locate_dataset("mnist", root)
+
+
+def test_cifar_root_missing_one_batch(tmp_path):
+    root = write_cifar(tmp_path / "c10", classes=10, n_per_file=4)
+    (root / "data_batch_3").unlink()
+    with pytest.raises(DataNotFoundError, match=rf"{root} \(incomplete: missing data_batch_3\)\. To fix:"):
+        load_dataset("cifar10", root)
+
+
+def test_condnet_data_empty_dir_never_falls_back_to_default(tmp_path, monkeypatch):
+    if not FASHION_MNIST_DEB_DIR.is_dir():
+        pytest.skip(f"needs the installed Fashion-MNIST in {FASHION_MNIST_DEB_DIR}")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("CONDNET_DATA", str(tmp_path / "empty"))
+    for find in (locate_dataset, load_dataset):
+        with pytest.raises(DataNotFoundError) as err:
+            find("fashion_mnist")
+        message = str(err.value)
+        assert f"{tmp_path / 'empty' / 'fashion-mnist'} (no such directory)" in message
+        assert f"{tmp_path / 'empty'} (missing train-images-idx3-ubyte(.gz)" in message
+        assert message.startswith("fashion_mnist not found in the location CONDNET_DATA names. Looked in:")
+        assert "\n" not in message
+        assert f"CONDNET_DATA is set, so the default location {FASHION_MNIST_DEB_DIR} is not used" in message
+
+
+def test_locate_default_only_when_nothing_named(tmp_path, monkeypatch):
+    if not FASHION_MNIST_DEB_DIR.is_dir():
+        pytest.skip(f"needs the installed Fashion-MNIST in {FASHION_MNIST_DEB_DIR}")
+    monkeypatch.delenv("CONDNET_DATA", raising=False)
+    assert locate_dataset("fashion_mnist") == FASHION_MNIST_DEB_DIR
+    with pytest.raises(DataNotFoundError, match=r"Looked in: .*nope \(no such directory\)\. To fix"):
+        locate_dataset("fashion_mnist", tmp_path / "nope")
+    with pytest.raises(DataNotFoundError, match=r"Looked in: nowhere \(no data.root, no CONDNET_DATA"):
+        locate_dataset("mnist")
+
+
+def test_load_reads_the_located_directory(tmp_path, monkeypatch):
+    write_idx_dataset(tmp_path / "env", n_train=6, n_test=3)
+    write_idx_dataset(tmp_path / "env" / "mnist", n_train=7, n_test=3)
+    (tmp_path / "env" / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()  # subfolder incomplete: use env
+    monkeypatch.setenv("CONDNET_DATA", str(tmp_path / "env"))
+    assert locate_dataset("mnist") == tmp_path / "env"
+    assert len(load_dataset("mnist")[0]) == 6
+
+
+def test_corrupt_files_are_data_errors_without_fallback(tmp_path, monkeypatch):
+    write_idx_dataset(tmp_path / "env", n_train=6, n_test=3)
+    bad = write_idx_dataset(tmp_path / "env" / "mnist", n_train=7, n_test=3)
+    (bad / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    monkeypatch.setenv("CONDNET_DATA", str(tmp_path / "env"))
+    with pytest.raises(DataError, match="cannot read IDX file .*train-images-idx3-ubyte.gz") as err:
+        load_dataset("mnist")  # the complete but corrupt subfolder is reported, not skipped
+    assert not isinstance(err.value, DataNotFoundError)
 
 
 def test_condnet_data_env_subfolder_and_itself(tmp_path, monkeypatch):
@@ -155,6 +277,23 @@ def test_cifar_wrong_keys_and_shapes(tmp_path):
         read_cifar_batch(tmp_path / "c", "labels")
 
 
+@pytest.mark.parametrize("content, match", [
+    (pickle.dumps([1, 2, 3], protocol=2), "not a CIFAR python batch"),
+    (b"c_codecs\nencode\n(X\x01\x00\x00\x00aX\x07\x00\x00\x00nocodectR.", "unknown encoding: nocodec"),
+    (b"cnumpy\ndtype\n(I1\ntR.", "cannot read CIFAR batch"),
+    (b"\x80\x02X\x02\x00\x00\x00\xff\xfe.", "cannot read CIFAR batch"),
+    (pickle.dumps({b"data": np.zeros((2, 3072)), b"labels": [0, 1]}, protocol=2), "must be a uint8 array"),
+    (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": ["a", "b"]}, protocol=2), "integers"),
+    (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [[0], [1, 2]]}, protocol=2),
+     "cannot read its labels"),
+])
+def test_cifar_foreign_pickles_are_data_errors(tmp_path, content, match):
+    (tmp_path / "x").write_bytes(content)
+    with pytest.raises(DataError, match=match) as err:
+        read_cifar_batch(tmp_path / "x", "labels")
+    assert str(tmp_path / "x") in str(err.value) and "\n" not in str(err.value)
+
+
 # ---- validation split, augmentation, batching ------------------------------------------------------
 
 def _toy_split(n: int) -> Split:
@@ -196,7 +335,7 @@ def test_random_flip_by_hand():
     flipped = torch.tensor([3, 2, 1], dtype=torch.uint8)
     kept = [torch.equal(o.flatten(), images[0].flatten()) for o in out]
     mirrored = [torch.equal(o.flatten(), flipped) for o in out]
-    assert all(k != m for k, m in zip(kept, mirrored))
+    assert all(k != m for k, m in zip(kept, mirrored, strict=True))
     assert 5 < sum(mirrored) < 35
     expected = torch.rand(40, generator=torch.Generator().manual_seed(1)) < 0.5
     assert mirrored == expected.tolist()
@@ -211,12 +350,14 @@ def test_batcher_normalisation_values():
 
 
 def _ids(batcher: Batcher, epoch: int) -> list[int]:
-    return [int(v) for x, _ in batcher.epoch(epoch) for v in x[:, 0, 0, 0].round().tolist()]  # std 1/255: x = pixel
+    # std 1/255 and mean 0: x is the pixel value
+    return [int(v) for x, _ in batcher.epoch(epoch) for v in x[:, 0, 0, 0].round().tolist()]
 
 
 def test_batcher_shards_disjoint_equal():
     split = _toy_split(103)
-    shards = [Batcher(split, 10, (0.0,), (1 / 255,), shuffle=True, seed=3, rank=r, world_size=2) for r in range(2)]
+    shards = [Batcher(split, 10, (0.0,), (1 / 255,), shuffle=True, seed=3, rank=r, world_size=2)
+              for r in range(2)]
     assert len(shards[0].indices(4)) == len(shards[1].indices(4)) == 103 // 2
     assert set(shards[0].indices(4).tolist()).isdisjoint(shards[1].indices(4).tolist())
     ids = [_ids(b, 4) for b in shards]

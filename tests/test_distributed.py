@@ -46,8 +46,8 @@ def test_torchrun_two_processes_gloo(tmp_path):
     rows = run.read_metrics()
     assert [r["epoch"] for r in rows] == [1, 2]  # appended by one process only
     assert all(r["train_images"] == 600 for r in rows)  # 2 shards of 300 (batches of 100 / 2 ranks), summed
-    assert sorted(p.name for p in out.rglob("*")) == ["best.pt", "checkpoints", "config.yaml", "last.pt",
-                                                      "metrics.jsonl", "summary.json"]
+    assert sorted(p.name for p in out.rglob("*")) == [".lock", "best.pt", "checkpoints", "config.yaml", "last.pt",
+                                                      "metrics.jsonl", "run.json", "summary.json"]
     summary = json.loads(run.summary.read_text())
     assert summary["test_n"] == 200 and summary["params"] == 73_994 and summary["macs_per_sample"] == 5_740_672
     assert 0.0 <= summary["test_accuracy"] <= 100.0 and summary["best_epoch"] in (1, 2)

@@ -41,8 +41,8 @@ def _fit(tiny: DataBundle, out: Path, *overrides: str) -> dict:
 def test_run_directory_and_same_seed_same_numbers(tiny, tmp_path):
     summary = _fit(tiny, tmp_path / "a")
     run = RunDir(tmp_path / "a")
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["checkpoints", "config.yaml", "metrics.jsonl",
-                                                                  "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [".lock", "checkpoints", "config.yaml",
+                                                                  "metrics.jsonl", "run.json", "summary.json"]
     assert sorted(p.name for p in (tmp_path / "a" / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
     saved = yaml.safe_load(run.config.read_text())
     assert saved["model"]["name"] == "lenet_fmnist_thin" and saved["model"]["num_classes"] == 10
@@ -72,7 +72,7 @@ def test_existing_run_and_resume_errors(tiny, tmp_path):
     with pytest.raises(CondnetError, match="nothing to resume"):
         Trainer(cfg, tmp_path / "r", resume=True, data=tiny)
     Trainer(cfg, tmp_path / "r", verbose=False, data=tiny).fit()
-    with pytest.raises(CondnetError, match="already holds a run; pass --resume"):
+    with pytest.raises(CondnetError, match="already holds a finished run; choose another --out, or pass --force"):
         Trainer(cfg, tmp_path / "r", data=tiny)
     changed = load_config(THIN, ["train.epochs=1", "data.batch_size=50", "train.lr=0.2"])
     with pytest.raises(CondnetError, match="differs from .* in train.lr"):
@@ -83,7 +83,7 @@ def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_over(tiny, tm
     fresh = _fit(tiny, tmp_path / "fresh")
     cfg = load_config(THIN, ["train.epochs=2", "data.batch_size=50"])
     run = RunDir(tmp_path / "early")
-    run.write_config(resolve_run_config(cfg).to_dict())  # what a run killed in epoch 1 leaves behind
+    run.start(resolve_run_config(cfg).to_dict())  # what a run killed in epoch 1 leaves behind
     run.append_metrics({"epoch": 1, "stale": True})  # (killed between its metrics line and last.pt)
     again = Trainer(None, run.root, resume=True, verbose=False, data=tiny).fit()
     assert _stable(again) == _stable(fresh)

@@ -6,16 +6,17 @@ in, is what a run directory and its checkpoints keep.
 """
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from condnet.data import DATASETS
-from condnet.errors import CondnetError
+from condnet.devices import DEVICE_HELP, DEVICE_PATTERN
+from condnet.errors import ConfigError
+from condnet.files import parse_yaml_text, read_data_file
 
 
 @dataclass
@@ -32,6 +33,8 @@ class DataConfig:
     crop_padding: int = 4
     limit_train: int | None = None  # use only the first N training images (quick runs, tests)
     limit_test: int | None = None
+    mean: list[float] | None = None  # per channel, on the 0..1 scale; None: the dataset's (stored resolved)
+    std: list[float] | None = None
 
 
 @dataclass
@@ -54,26 +57,27 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None  # torch intra-op threads; None leaves torch's default
     find_unused_parameters: bool = False  # DDP: needed for models that skip parameters (routed models)
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
 
 
 CHOICES = {
     ("data", "dataset"): tuple(DATASETS),
     ("train", "optimizer"): ("sgd", "adamw"),
     ("train", "schedule"): ("constant", "step", "multistep", "cosine"),
-    ("train", "device"): ("auto", "cpu", "cuda"),
 }
 _AT_LEAST_ONE = (lambda v: v >= 1, ">= 1")
 _NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
 LIMITS = {  # (section, key) -> (test, what a valid value is)
-    ("data", "val_size"): _NOT_NEGATIVE, ("data", "batch_size"): _AT_LEAST_ONE,
+    ("data", "val_size"): _NOT_NEGATIVE,
+    ("data", "batch_size"): (lambda v: v >= 2, ">= 2 (BatchNorm needs two images per training batch)"),
     ("data", "eval_batch_size"): _AT_LEAST_ONE, ("data", "crop_padding"): _NOT_NEGATIVE,
     ("data", "limit_train"): _AT_LEAST_ONE, ("data", "limit_test"): _AT_LEAST_ONE,
     ("train", "epochs"): _AT_LEAST_ONE, ("train", "lr"): (lambda v: v > 0, "> 0"),
     ("train", "momentum"): _NOT_NEGATIVE, ("train", "weight_decay"): _NOT_NEGATIVE,
     ("train", "step_size"): _AT_LEAST_ONE, ("train", "gamma"): (lambda v: v > 0, "> 0"),
     ("train", "warmup_epochs"): _NOT_NEGATIVE, ("train", "label_smoothing"): (lambda v: 0 <= v < 1, "in [0, 1)"),
-    ("train", "threads"): _AT_LEAST_ONE,
+    ("data", "std"): (lambda v: v > 0, "> 0 for every channel"), ("train", "threads"): _AT_LEAST_ONE, ("train", "seed"): (lambda v: 0 <= v < 2**32, "in [0, 2**32)"),
+    ("train", "device"): (lambda v: DEVICE_PATTERN.fullmatch(v) is not None, f"one of {DEVICE_HELP}"),
 }
 SECTIONS = {"data": DataConfig, "train": TrainConfig}
 
@@ -89,32 +93,34 @@ def _check_type(section: str, key: str, value: Any, annotation: Any) -> Any:
         origin = typing.get_origin(annotation)
     if origin is list:
         if not isinstance(value, (list, tuple)):
-            raise CondnetError(f"{where} must be a list, got {value!r}")
+            raise ConfigError(f"{where} must be a list, got {value!r}")
         (item,) = typing.get_args(annotation)
         return [_check_type(section, key, v, item) for v in value]
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
+    if annotation is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
     if annotation is bool and not isinstance(value, bool) or annotation is int and (
             not isinstance(value, int) or isinstance(value, bool)) or annotation in (float, str) and not isinstance(
             value, annotation):
-        raise CondnetError(f"{where} must be of type {annotation.__name__}, got {value!r}")
+        raise ConfigError(f"{where} must be of type {annotation.__name__}, got {value!r}")
     choices = CHOICES.get((section, key))
     if choices and value not in choices:
-        raise CondnetError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+        raise ConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
     test, valid = LIMITS.get((section, key), (None, ""))
     if test is not None and not test(value):
-        raise CondnetError(f"{where} must be {valid}, got {value!r}")
+        raise ConfigError(f"{where} must be {valid}, got {value!r}")
     return value
 
 
 def _build_section(section: str, values: dict[str, Any]) -> Any:
     cls = SECTIONS[section]
     if not isinstance(values, dict):
-        raise CondnetError(f"config section {section!r} must be a mapping, got {values!r}")
+        raise ConfigError(f"config section {section!r} must be a mapping, got {values!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise CondnetError(f"unknown key {section}.{unknown[0]}; valid keys in {section}: {', '.join(fields)}")
+        raise ConfigError(f"unknown key {section}.{unknown[0]}; valid keys in {section}: {', '.join(fields)}")
     hints = typing.get_type_hints(cls)
     return cls(**{k: _check_type(section, k, v, hints[k]) for k, v in values.items()})
 
@@ -135,13 +141,13 @@ class RunConfig:
 def parse_config(raw: dict[str, Any]) -> RunConfig:
     """Validate a config mapping; unknown sections and keys, wrong types and bad choices are errors."""
     if not isinstance(raw, dict):
-        raise CondnetError("a config must be a YAML mapping with sections model, data, train")
+        raise ConfigError("a config must be a YAML mapping with sections model, data, train")
     unknown = sorted(set(raw) - {"model", "data", "train"})
     if unknown:
-        raise CondnetError(f"unknown config section {unknown[0]!r}; valid sections: model, data, train")
+        raise ConfigError(f"unknown config section {unknown[0]!r}; valid sections: model, data, train")
     model = raw.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-        raise CondnetError("config needs model.name (run `condnet models` for the names)")
+        raise ConfigError("config needs model.name (run `condnet models` for the names)")
     return RunConfig(dict(model), _build_section("data", raw.get("data") or {}),
                      _build_section("train", raw.get("train") or {}))
 
@@ -153,30 +159,21 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         key, sep, text = item.partition("=")
         section, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            raise CondnetError(f"--set expects section.key=value (e.g. train.lr=0.1), got {item!r}")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise CondnetError(f"--set {item!r}: cannot parse value {text!r}") from None
+            raise ConfigError(f"--set expects section.key=value (e.g. train.lr=0.1), got {item!r}")
+        value = parse_yaml_text(text, f"--set {item!r}: the value")
         if raw.get(section) is None:  # absent, or an empty YAML section
             raw[section] = {}
         if not isinstance(raw[section], dict):
-            raise CondnetError(f"config section {section!r} must be a mapping")
+            raise ConfigError(f"config section {section!r} must be a mapping")
         raw[section][name] = value
     return raw
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping from a file, with clear errors for missing or malformed files."""
-    path = Path(path)
-    if not path.is_file():
-        raise CondnetError(f"config file {path} not found; pass an existing YAML file (see configs/)")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise CondnetError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from None
+    """Read a config mapping from a YAML file (safely: see condnet.files), with clear errors."""
+    raw = read_data_file(path, "config file")
     if not isinstance(raw, dict):
-        raise CondnetError(f"{path} must hold a YAML mapping with sections model, data, train")
+        raise ConfigError(f"{path} must hold a YAML mapping with sections model, data, train")
     return raw
 
 

@@ -19,7 +19,7 @@ from condnet.analysis.figures import plt, save_figure
 from condnet.data import Batcher
 from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
-from condnet.train.objective import logits_of
+from condnet.train.objective import logits_of, model_device
 
 PROTOCOLS = ("group-cue", "inhibit-distractors", "noisy-cue")
 
@@ -92,26 +92,31 @@ def check_sweep(protocol: str, gains: Sequence[float], reliability: float) -> No
 
 def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[float],
                     reliability: float = 0.8, seed: int = 0) -> Sweep:
-    """Test accuracy of ``model`` under ``protocol`` for each gain, next to the no-signal accuracy."""
+    """Test accuracy of ``model`` under ``protocol`` for each gain, next to the no-signal accuracy.
+
+    ``images`` are labelled with full-network class indices; an expert is scored on its own classes (pass
+    only their images), a cue on a group the expert does not hold is dropped."""
     check_sweep(protocol, gains, reliability)
     groups = model.hierarchy.top_groups()
     if not groups:
         raise CondnetError("the hierarchy has no groups under its root, so there is no group cue to give")
     model.eval()
+    device, classes = model_device(model), torch.tensor(model.output_classes)  # an expert answers its classes
     correct = torch.zeros(len(gains) + 1, dtype=torch.int64)
     n = cued = right = 0
     with torch.no_grad():
         for batch, (x, y) in enumerate(images.epoch()):
+            x = x.to(device)
             truth = true_groups(model, y)
             cues = draw_cues(truth, len(groups), reliability if protocol == "noisy-cue" else 1.0,
                              seed * 1_000_003 + batch)
             plain = logits_of(model(x))
-            correct[0] += int((plain.argmax(1) == y).sum())
+            correct[0] += int((classes[plain.argmax(1).cpu()] == y).sum())
             for i, gain in enumerate(gains, start=1):
                 signal = cue_gains(model, protocol, cues, float(gain))
                 logits = (model.add_evidence(plain, signal) if model.attention == "evidence"
                           else logits_of(model(x, gains=signal)))
-                correct[i] += int((logits.argmax(1) == y).sum())
+                correct[i] += int((classes[logits.argmax(1).cpu()] == y).sum())
             n += len(y)
             cued += int((truth >= 0).sum())
             right += int(((cues == truth) & (truth >= 0)).sum())

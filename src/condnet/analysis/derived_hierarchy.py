@@ -17,11 +17,11 @@ def confusion_matrix(predictions: torch.Tensor, labels: torch.Tensor, num_classe
     return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes).numpy()
 
 
-def derive_from_run(path: str | Path, split: str = "val",
-                    num_groups: int | None = None) -> tuple[Hierarchy, np.ndarray]:
+def derive_from_run(path: str | Path, split: str = "val", num_groups: int | None = None,
+                    device: str = "cpu") -> tuple[Hierarchy, np.ndarray]:
     """The hierarchy :func:`~condnet.data.hierarchy.derive` builds from the confusion matrix of the model
     at ``path`` on ``split`` (the validation split by default), and that matrix."""
-    loaded = load_model(path)
+    loaded = load_model(path, device)
     if getattr(loaded.model, "classes", None) is not None:
         raise CondnetError(f"{loaded.path} is an expert of {len(loaded.model.classes)} classes; derive a hierarchy "
                            "from a model trained on all classes of its dataset")

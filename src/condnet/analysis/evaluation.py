@@ -9,13 +9,13 @@ from condnet.train.loading import load_model
 from condnet.train.summary import cost_summary
 
 
-def evaluate_path(path: str | Path, split: str = "test") -> dict[str, Any]:
+def evaluate_path(path: str | Path, split: str = "test", device: str = "cpu") -> dict[str, Any]:
     """Accuracy, loss, params and MACs/sample of the model at ``path`` on ``split``.
 
     Experts (models with a ``classes`` attribute) are evaluated on the images of their classes only.
     This is what ``condnet eval --json`` prints.
     """
-    loaded = load_model(path)
+    loaded = load_model(path, device)
     data = load_data(loaded.config.data)
     images = data.test if split == "test" else data.val
     classes = getattr(loaded.model, "classes", None)

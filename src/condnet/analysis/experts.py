@@ -18,7 +18,7 @@ from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
 from condnet.models.stages import StageNet
 from condnet.train.loading import load_model
-from condnet.train.objective import collect_logits
+from condnet.train.objective import collect_logits, model_device
 
 
 def reduction(part: float, whole: float) -> float:
@@ -29,7 +29,7 @@ def reduction(part: float, whole: float) -> float:
 def model_cost(model: nn.Module, example: torch.Tensor) -> dict[str, float]:
     """Parameters and MACs per sample of ``model`` (in eval mode) on ``example`` [N, C, H, W]."""
     was_training = model.training
-    cost = {"params": count_params(model), "macs": count_macs(model.eval(), example)}
+    cost = {"params": count_params(model), "macs": count_macs(model.eval(), example.to(model_device(model)))}
     model.train(was_training)
     return cost
 
@@ -86,9 +86,9 @@ def standard_experts(full: HNN) -> list[list[str]]:
     return group_experts(full) + [[name] for name in full.hierarchy.class_names]
 
 
-def load_hnn(path: str) -> tuple[HNN, object]:
-    """The HNN of a run directory or checkpoint (in eval mode) and its run config."""
-    loaded = load_model(path)
+def load_hnn(path: str, device: str = "cpu") -> tuple[HNN, object]:
+    """The HNN of a run directory or checkpoint (in eval mode, on ``device``) and its run config."""
+    loaded = load_model(path, device)
     if not isinstance(loaded.model, HNN):
         raise CondnetError(f"{loaded.path} holds a {loaded.config.model['name']!r} model, not an HNN; "
                            "cutout and attention need a hierarchical network (hnn_* models)")

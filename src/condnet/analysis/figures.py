@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from condnet.train.rundir import atomic_file
+from condnet.files import atomic_file
 
 KIND_STYLE = {"baseline": ("s", "tab:gray"), "hnn": ("o", "tab:blue"), "cigt": ("D", "tab:green"),
               "expert": ("^", "tab:orange")}

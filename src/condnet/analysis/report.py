@@ -19,7 +19,7 @@ from condnet.models.cigt import CIGTNet
 from condnet.models.hnn import HNN
 from condnet.train import load_data, make_batcher
 from condnet.train.loading import load_model
-from condnet.train.rundir import write_text_atomic
+from condnet.files import write_text_atomic
 
 DEFAULT_GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 4.0)
 
@@ -40,16 +40,18 @@ def run_kind(model: Any, config: dict[str, Any]) -> str:
 
 
 def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Sequence[str]] | None = None,
-                gains: Sequence[float] = DEFAULT_GAINS, reliability: float = 0.8) -> dict[str, Any]:
+                gains: Sequence[float] = DEFAULT_GAINS, reliability: float = 0.8,
+                device: str = "cpu") -> dict[str, Any]:
     """Everything the report shows about one run, as plain data.
 
     All runs: ``condnet eval --json``'s figures on the test split. HNNs: expert reports (``experts``, by
     default :func:`demo_experts`), attention sweeps for every protocol and the per-node cost tree.
     Routed CIGTs: routing statistics.
     """
-    loaded = load_model(path)
+    loaded = load_model(path, device)
     result: dict[str, Any] = {"name": Path(path).name, "label": label or Path(path).name, "path": str(path),
-                              "kind": run_kind(loaded.model, loaded.config.model), "eval": evaluate_path(path)}
+                              "kind": run_kind(loaded.model, loaded.config.model),
+                              "eval": evaluate_path(path, device=device)}
     model = loaded.model
     if isinstance(model, HNN):
         data = load_data(loaded.config.data)
@@ -61,7 +63,7 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
                                for protocol in PROTOCOLS]
         result["tree"] = node_cost_tree(model)
     if isinstance(model, CIGTNet):
-        stats, info = routes_of_run(str(path))
+        stats, info = routes_of_run(str(path), device=device)
         result["routes"], result["path_params"] = stats.as_dict(), info["params"]
     return result
 

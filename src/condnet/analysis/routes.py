@@ -16,6 +16,7 @@ from condnet.errors import CondnetError
 from condnet.models.cigt import CIGTNet, entropy, information_gain
 from condnet.train import load_data, make_batcher
 from condnet.train.loading import load_model
+from condnet.train.objective import model_device
 
 
 @dataclass
@@ -39,8 +40,9 @@ class RouteStats:
 
 @torch.no_grad()
 def collect_routes(model: CIGTNet, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                   device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Routes [N, L], labels [N] and predictions [N] of ``model`` in eval mode (its mode is restored)."""
+    device = device or model_device(model)
     was_training = model.training
     model.eval()
     routes, labels, predictions = [], [], []
@@ -113,9 +115,9 @@ def plot_routes(stats: RouteStats, path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def routes_of_run(path: str, split: str = "test") -> tuple[RouteStats, dict[str, Any]]:
+def routes_of_run(path: str, split: str = "test", device: str = "cpu") -> tuple[RouteStats, dict[str, Any]]:
     """Routing statistics of the model at ``path`` on ``split``, and its parameter counts."""
-    loaded = load_model(path)
+    loaded = load_model(path, device)
     if not isinstance(loaded.model, CIGTNet):
         raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, which does not route; "
                            "pass a run of a cigt_* model")

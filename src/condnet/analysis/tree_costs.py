@@ -11,12 +11,14 @@ import torch
 from condnet.cost import measure_macs
 from condnet.data.hierarchy import Group
 from condnet.models.hnn import HNN
+from condnet.train.objective import model_device
 
 
 def node_cost_tree(model: HNN) -> dict[str, Any]:
     """The hierarchy of ``model`` as nested dicts: name, params, macs (per sample), children."""
     spec = model.spec
-    count = measure_macs(model.eval(), torch.zeros(2, spec.in_channels, spec.input_size, spec.input_size))
+    example = torch.zeros(2, spec.in_channels, spec.input_size, spec.input_size, device=model_device(model))
+    count = measure_macs(model.eval(), example)
     modules = {"root": ["trunk"]}
     for seg in model.segments:
         modules.setdefault(seg.node, []).append(f"blocks.{seg.key}")

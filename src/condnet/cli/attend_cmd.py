@@ -5,8 +5,8 @@ import argparse
 import torch
 
 from condnet.analysis.attention import PROTOCOLS, attention_sweep, check_sweep, plot_sweeps
-from condnet.analysis.experts import load_hnn
-from condnet.cli.output import print_json
+from condnet.analysis.experts import images_of, load_hnn
+from condnet.cli.output import add_device_option, add_force_option, add_plot_option, check_plot_path, print_json
 from condnet.errors import CondnetError
 from condnet.train import load_data, make_batcher
 
@@ -21,7 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="noisy-cue: seed of the cue draws (default 0)")
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N test images (quicker sweeps)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--plot", metavar="FILE.png", help="write accuracy against gain as a PNG")
+    add_plot_option(p, "accuracy against gain")
+    add_force_option(p)
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -35,9 +37,14 @@ def parse_gains(text: str) -> list[float]:
 def run(args: argparse.Namespace) -> int:
     gains = parse_gains(args.gains)
     check_sweep(args.protocol, gains, args.reliability)  # before the slow loading
-    model, config = load_hnn(args.path)
+    if args.limit is not None and args.limit < 1:
+        raise CondnetError(f"--limit must be at least 1 (test images to use), got {args.limit}")
+    check_plot_path(args.plot, args.force, reading=[args.path])
+    model, config = load_hnn(args.path, args.device)
     data = load_data(config.data)
-    test = data.test if args.limit is None else data.test.subset(torch.arange(min(args.limit, len(data.test))))
+    test = data.test if model.classes is None else images_of(data.test, model.classes)  # an expert: its classes
+    if args.limit is not None:
+        test = test.subset(torch.arange(min(args.limit, len(test))))
     sweep = attention_sweep(model, make_batcher(test, config.data, data.info, training=False), args.protocol,
                             gains, args.reliability, args.seed)
     if args.plot:

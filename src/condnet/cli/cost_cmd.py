@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from condnet.cli.output import parse_int_list, print_json
+from condnet.cli.output import add_device_option, parse_int_list, print_json
+from condnet.devices import resolve_device
 from condnet.cost import RoutedCost, cost_table, count_params, format_table
 from condnet.errors import CondnetError
 from condnet.models import create_model, model_entry
@@ -21,27 +22,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-shape", metavar="C,H,W", help="input shape for a model name (default: the model's)")
     p.add_argument("--depth", type=int, default=2, help="module depth of the table (default 2)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
 def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.Tensor, Any]:
     """The model, an example batch, and for a trained routed model the test batches to average over."""
     if Path(args.target).exists():
-        loaded = load_model(args.target)
+        loaded = load_model(args.target, args.device)
         data = load_data(loaded.config.data)
         batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
         x, _ = next(iter(batches.epoch()))
-        return loaded.model, x[:2], batches if isinstance(loaded.model, RoutedCost) else None
+        return loaded.model, x[:2].to(args.device), batches if isinstance(loaded.model, RoutedCost) else None
     options = model_entry(args.target).options()
     cfg: dict[str, Any] = {}
     if args.input_shape:
         c, h, w = parse_int_list(args.input_shape, "--input-shape", 3)
         cfg = {k: v for k, v in (("in_channels", c), ("input_size", h)) if k in options}
-    model = create_model(args.target, **cfg).eval()
+    model = create_model(args.target, **cfg).eval().to(resolve_device(args.device, "--device"))
     resolved = model.condnet_config
     shape = (c, h, w) if args.input_shape else (resolved["in_channels"], resolved["input_size"],
                                                   resolved["input_size"])
-    return model, torch.randn(2, *shape), None
+    return model, torch.randn(2, *shape, device=args.device), None
 
 
 def run(args: argparse.Namespace) -> int:

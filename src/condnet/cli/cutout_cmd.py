@@ -4,7 +4,8 @@ import argparse
 from pathlib import Path
 
 from condnet.analysis.experts import expert_report, load_hnn
-from condnet.cli.output import print_json
+from condnet.cli.output import add_device_option, add_force_option, print_json
+from condnet.files import check_output_file
 from condnet.train import load_data, make_batcher, save_checkpoint
 
 
@@ -15,11 +16,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="class names, class indices or group names (a group = all its classes), comma-separated")
     p.add_argument("--out", required=True, metavar="FILE.pt", help="where to save the expert checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_force_option(p)
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    full, config = load_hnn(args.path)
+    check_output_file(args.out, args.force, reading=[args.path])
+    full, config = load_hnn(args.path, args.device)
     names = [c.strip() for c in args.classes.split(",") if c.strip()]
     expert = full.cutout(names)
     run_config = config.to_dict()

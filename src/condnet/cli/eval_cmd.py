@@ -3,7 +3,7 @@
 import argparse
 
 from condnet.analysis.evaluation import evaluate_path
-from condnet.cli.output import print_json
+from condnet.cli.output import add_device_option, print_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -11,11 +11,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--split", choices=("test", "val"), default="test")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_path(args.path, args.split)
+    result = evaluate_path(args.path, args.split, args.device)
     if args.json:
         print_json(result)
     else:

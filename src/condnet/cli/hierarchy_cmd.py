@@ -5,8 +5,9 @@ import argparse
 import yaml
 
 from condnet.analysis.derived_hierarchy import derive_from_run
-from condnet.cli.output import print_json
+from condnet.cli.output import add_device_option, add_force_option, print_json
 from condnet.data.hierarchy import save_hierarchy
+from condnet.files import check_output_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,11 +19,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", choices=("val", "test"), default="val",
                    help="split whose confusion matrix is clustered (default: val)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_force_option(p)
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    hierarchy, confusion = derive_from_run(args.path, args.split, args.groups)
+    check_output_file(args.out, args.force, reading=[args.path])
+    hierarchy, confusion = derive_from_run(args.path, args.split, args.groups, args.device)
     save_hierarchy(hierarchy, args.out)
     if args.json:
         print_json({"path": args.path, "split": args.split, "out": args.out, **hierarchy.to_dict(),

@@ -21,8 +21,15 @@ COMMANDS = (train_cmd, eval_cmd, cost_cmd, models_cmd, hierarchy_cmd, cutout_cmd
             report_cmd)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit code 2), like every other condnet error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="condnet", description="Image classifiers with dynamic inference cost.")
+    parser = OneLineParser(prog="condnet", description="Image classifiers with dynamic inference cost.")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.add_parser(sub)
@@ -39,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the file system refused (disk full, permissions, a path that vanished)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"condnet {args.command}: error: cannot read or write{where}: {exc.strerror or exc}; free space or "
+              "fix the path and permissions, then run the command again", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"condnet {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,25 +1,43 @@
-"""Shared CLI helpers: printing JSON or text, parsing lists."""
+"""Shared CLI helpers: options every command spells the same way, printing JSON, parsing lists."""
 
-import json
-import math
+import argparse
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from condnet.errors import CondnetError
+from condnet.files import check_output_file, json_text
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="replace output files that already exist")
+
+
+def add_plot_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--plot", metavar="FILE.png", help=f"write {what} to this image (png, pdf, svg, ...)")
+
+
+def check_plot_path(path: str | None, force: bool, reading: Iterable[str | Path] = ()) -> None:
+    """Refuse a ``--plot`` file before any work: an unsupported suffix, or an output check failing."""
+    if path is None:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix not in formats:
+        raise CondnetError(f"--plot {path}: unsupported image type {suffix or '(no suffix)'!r}; end the name "
+                           f"with one of {', '.join('.' + f for f in sorted(formats))}")
+    check_output_file(path, force, reading, "--plot")
 
 
 def print_json(obj: dict[str, Any]) -> None:
     """Print one JSON object (non-finite floats become null)."""
-    print(json.dumps(_clean(obj), indent=2))
+    print(json_text(obj, indent=2))
 
 
 def parse_int_list(text: str, what: str, length: int | None = None) -> list[int]:

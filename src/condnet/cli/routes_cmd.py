@@ -3,7 +3,7 @@
 import argparse
 
 from condnet.analysis.routes import plot_routes, routes_of_run
-from condnet.cli.output import print_json
+from condnet.cli.output import add_device_option, add_force_option, add_plot_option, check_plot_path, print_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -11,7 +11,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--split", choices=("test", "val"), default="test")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--plot", metavar="FILE.png", help="write class x block / path heatmaps to this image")
+    add_plot_option(p, "class x block / path heatmaps")
+    add_force_option(p)
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -24,7 +26,8 @@ def _table(title: str, columns: list[str], rows: list[list[int]], names: list[st
 
 
 def run(args: argparse.Namespace) -> int:
-    stats, info = routes_of_run(args.path, args.split)
+    check_plot_path(args.plot, args.force, reading=[args.path])
+    stats, info = routes_of_run(args.path, args.split, args.device)
     if args.plot:
         plot_routes(stats, args.plot)
     if args.json:

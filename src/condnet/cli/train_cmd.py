@@ -15,6 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run directory (default: runs/<config file name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--force", action="store_true",
+                   help="replace the run that --out already holds (its config, metrics, checkpoints, summary)")
     p.set_defaults(func=run)
 
 
@@ -30,5 +32,7 @@ def run(args: argparse.Namespace) -> int:
             raise CondnetError("--resume needs --out DIR, the run directory to continue")
         args.out = str(Path("runs") / Path(args.config).stem)
     cfg = load_config(args.config, args.overrides) if args.config else None
-    Trainer(cfg, args.out, resume=args.resume, verbose=not args.quiet).fit()
+    if args.force and args.resume:
+        raise CondnetError("--force replaces a run and --resume continues it; pass only one of them")
+    Trainer(cfg, args.out, resume=args.resume, verbose=not args.quiet, force=args.force).fit()
     return 0

@@ -16,8 +16,10 @@ import yaml
 
 from condnet.data.datasets import dataset_info
 from condnet.errors import CondnetError
+from condnet.files import read_data_file, write_text_atomic
 
 ROOT = "root"
+MAX_DEPTH = 32  # levels below the root; deeper than any class tree needs
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,10 @@ def from_dict(raw: Any, class_names: Sequence[str] | None = None) -> Hierarchy:
         raise CondnetError("the hierarchy's classes differ from the dataset's class names; "
                            f"expected {', '.join(class_names)}")
 
-    def node(item: Any) -> Group | int:
+    def node(item: Any, depth: int = 0) -> Group | int:
+        if depth > MAX_DEPTH:
+            raise CondnetError(f"the hierarchy is deeper than {MAX_DEPTH} levels (or refers to itself); "
+                               "give a tree of nested groups over the classes")
         if isinstance(item, bool):
             raise CondnetError(f"bad hierarchy leaf {item!r}")
         if isinstance(item, int):
@@ -168,7 +173,7 @@ def from_dict(raw: Any, class_names: Sequence[str] | None = None) -> Hierarchy:
                 raise CondnetError(f"unknown class {item!r} in the hierarchy; classes: {', '.join(names)}")
             return names.index(item)
         if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("children"), list):
-            return Group(item["name"], tuple(node(c) for c in item["children"]))
+            return Group(item["name"], tuple(node(c, depth + 1) for c in item["children"]))
         raise CondnetError(f"bad hierarchy node {item!r}: a group is {{name: ..., children: [...]}}, "
                            "a leaf is a class name or index")
 
@@ -180,21 +185,11 @@ def from_dict(raw: Any, class_names: Sequence[str] | None = None) -> Hierarchy:
 
 def load_hierarchy(path: str | Path, class_names: Sequence[str] | None = None) -> Hierarchy:
     """Read a hierarchy from a ``.yaml``/``.yml`` or ``.json`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CondnetError(f"hierarchy file {path} not found")
-    try:
-        raw = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise CondnetError(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
-                           f"{str(exc).splitlines()[0]}") from None
-    return from_dict(raw, class_names)
+    return from_dict(read_data_file(path, "hierarchy file"), class_names)
 
 
 def save_hierarchy(hierarchy: Hierarchy, path: str | Path) -> None:
     """Write a hierarchy as JSON (``.json``) or YAML (anything else), atomically."""
-    from condnet.train.rundir import write_text_atomic  # late: condnet.train imports the models
-
     path = Path(path)
     data = hierarchy.to_dict()
     text = json.dumps(data, indent=2) + "\n" if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
@@ -259,24 +254,30 @@ def builtin_hierarchy(dataset: str) -> Hierarchy:
     return from_dict({"tree": BUILTIN_TREES[dataset]}, dataset_info(dataset).class_names)
 
 
-def resolve_hierarchy(source: str | dict[str, Any], num_classes: int) -> Hierarchy:
-    """A hierarchy of ``num_classes`` classes from a built-in dataset name, a YAML/JSON file or a mapping."""
+def resolve_hierarchy(source: str | dict[str, Any], num_classes: int,
+                      class_names: Sequence[str] | None = None) -> Hierarchy:
+    """A hierarchy of ``num_classes`` classes from a built-in dataset name, a YAML/JSON file or a mapping.
+
+    With ``class_names`` (the dataset's), the tree's classes must be exactly those names, in that order.
+    """
+    what = source if isinstance(source, str) else "(inline)"
     if isinstance(source, dict):
-        found = from_dict(source)
+        found = from_dict(source, class_names)
     elif source in BUILTIN_TREES:
         found = builtin_hierarchy(source)
     elif isinstance(source, str) and Path(source).suffix in (".yaml", ".yml", ".json"):
-        found = load_hierarchy(source)
+        found = load_hierarchy(source, class_names)
     else:
-        found = None
-    if found is not None:
-        if found.num_classes != num_classes:
-            raise CondnetError(f"hierarchy {source if isinstance(source, str) else '(inline)'!r} has "
-                               f"{found.num_classes} classes but the model has {num_classes}; "
-                               "set model.hierarchy to the dataset's hierarchy")
-        return found
-    raise CondnetError(f"hierarchy {source!r} is neither a built-in ({', '.join(BUILTIN_TREES)}) nor a "
-                       f".yaml/.json file; {DERIVE_HINT}")
+        raise CondnetError(f"hierarchy {source!r} is neither a built-in ({', '.join(BUILTIN_TREES)}) nor a "
+                           f".yaml/.json file; {DERIVE_HINT}")
+    if found.num_classes != num_classes:
+        raise CondnetError(f"hierarchy {what!r} has {found.num_classes} classes but the model has "
+                           f"{num_classes}; set model.hierarchy to the dataset's hierarchy")
+    if class_names is not None and found.class_names != tuple(class_names):
+        raise CondnetError(f"hierarchy {what!r} is a tree over other classes ({', '.join(found.class_names[:3])}, "
+                           f"...) than the dataset's ({', '.join(class_names[:3])}, ...); set model.hierarchy to a "
+                           "tree over the dataset's classes")
+    return found
 
 
 def derive(confusion: np.ndarray, class_names: Sequence[str], num_groups: int | None = None) -> Hierarchy:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from condnet.train.rundir import write_text_atomic
+from condnet.files import write_text_atomic
 
 
 def _clock(seconds: float) -> str:

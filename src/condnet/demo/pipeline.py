@@ -1,5 +1,6 @@
 """``condnet demo``: train the Fashion-MNIST models, analyse them and write the report, phase by phase."""
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from condnet.config import parse_config
 from condnet.data import dataset_info
 from condnet.demo.phases import PhaseRunner
 from condnet.demo.recipes import DATA, LABELS, MODELS, demo_config
+from condnet.errors import RunDirError
+from condnet.files import check_output_dir, json_text, write_text_atomic
 from condnet.train import Trainer
 from condnet.train.rundir import RunDir
 
@@ -19,24 +22,40 @@ ANALYSIS_WEIGHT = {"hnn": 4, "cigt": 1, "cigt_random": 1}
 
 
 def train_run(config: dict[str, Any], run_dir: Path, verbose: bool = True) -> dict[str, Any]:
-    """Train ``config`` into ``run_dir``, resuming an interrupted run; returns its summary."""
+    """Train ``config`` into ``run_dir``, resuming an interrupted run (the resume refuses a run of another
+    config); returns its summary."""
     run = RunDir(run_dir)
+    trainer = Trainer(parse_config(config), run_dir, resume=run.exists(), verbose=verbose)
     if run.summary.exists():
+        trainer.close()
         return run.read_summary()
-    if run.last.exists():
-        return Trainer(None, run_dir, resume=True, verbose=verbose).fit()
-    if run.root.exists():
-        shutil.rmtree(run.root)  # a run that died before its first checkpoint: nothing to keep
-    return Trainer(parse_config(config), run_dir, verbose=verbose).fit()
+    return trainer.fit()
+
+
+def _claim(out: Path, settings: dict[str, Any], fresh: bool, force: bool) -> None:
+    """Record the demo's settings in ``out/demo.json``; a directory holding a demo of other settings (or any
+    demo, with ``fresh``) is refused unless ``force``, which deletes its runs, phases and figures."""
+    check_output_dir(out)
+    marker = out / "demo.json"
+    earlier = json.loads(marker.read_text()) if marker.exists() else None
+    held = earlier is not None or any((out / sub).exists() for sub in ("runs", "phases", "figures"))
+    if held and (fresh or earlier != settings):
+        if not force:
+            why = "--fresh redoes every phase" if fresh else f"it holds a demo with other settings ({earlier})"
+            raise RunDirError(f"{out} already holds a demo and {why}; pass --force to replace it, or choose "
+                              "another --out")
+        for sub in ("runs", "phases", "figures"):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        (out / "report.md").unlink(missing_ok=True)
+    write_text_atomic(marker, json_text(settings, indent=2) + "\n")
 
 
 def run_demo(out: str | Path, epochs: int = 3, fresh: bool = False, limit_train: int | None = None,
-             limit_test: int | None = None, verbose: bool = True) -> Path:
-    """Train, analyse and report; returns the path of ``report.md``."""
+             limit_test: int | None = None, verbose: bool = True, force: bool = False) -> Path:
+    """Train, analyse and report; returns the path of ``report.md``. A re-run with the same ``out`` and
+    settings reuses the finished phases."""
     out = Path(out)
-    if fresh:
-        for sub in ("runs", "phases", "figures"):
-            shutil.rmtree(out / sub, ignore_errors=True)
+    _claim(out, {"epochs": epochs, "limit_train": limit_train, "limit_test": limit_test}, fresh, force)
     train_images = 60_000 - 5_000 if limit_train is None else limit_train  # Fashion-MNIST minus validation
     dataset_info(DATA["dataset"])
     weights = {f"train {r}": w for r, w in WEIGHTS.items()}

@@ -6,13 +6,14 @@ config in ``model.condnet_config`` so that checkpoints can rebuild it.
 """
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
-from condnet.errors import CondnetError
+from condnet.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def register_model(name: str, factory: Callable[..., nn.Module], description: st
 
 def model_entry(name: str) -> ModelEntry:
     if name not in _MODELS:
-        raise CondnetError(f"unknown model {name!r}; run `condnet models` to list them "
+        raise ConfigError(f"unknown model {name!r}; run `condnet models` to list them "
                            f"({', '.join(sorted(_MODELS))})")
     return _MODELS[name]
 
@@ -52,18 +53,59 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
+_POSITIVE = (lambda v: v > 0, "> 0")
+_AT_LEAST_ONE = (lambda v: v >= 1, ">= 1")
+_NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
+_FRACTION = (lambda v: 0 <= v <= 1, "in [0, 1]")
+OPTION_LIMITS = {  # option name -> (test on the value or on every list item, what a valid value is)
+    "balance": _POSITIVE, "ig_weight": _NOT_NEGATIVE, "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "random_ratio": _FRACTION, "temperature_initial": _POSITIVE, "temperature_min": _POSITIVE,
+    "temperature_decay": (lambda v: 0 < v <= 1, "in (0, 1]"), "warmup_epochs": _NOT_NEGATIVE,
+    "router_hidden": _AT_LEAST_ONE, "router_pool": _AT_LEAST_ONE, "in_channels": _AT_LEAST_ONE,
+    "input_size": _AT_LEAST_ONE, "num_classes": (lambda v: v >= 2, ">= 2"), "split": _NOT_NEGATIVE,
+    "width": _AT_LEAST_ONE, "width_mult": _POSITIVE, "width_floor": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "conv": _AT_LEAST_ONE, "fc": _AT_LEAST_ONE, "path_counts": _AT_LEAST_ONE, "boundaries": _AT_LEAST_ONE,
+    "classes": _NOT_NEGATIVE,
+}
+ALSO_ACCEPTS = {"hierarchy": dict}  # besides the default's type: an inline tree
+
+
+def _check_value(where: str, value: Any, default: Any, name: str) -> Any:
+    """``value`` if it has the type of the option's default (numbers finite) and is in its range."""
+    if default is inspect.Parameter.empty or default is None and value is None:
+        return value
+    if isinstance(value, ALSO_ACCEPTS.get(name, ())):
+        return value
+    kind = type(default) if default is not None else None
+    if kind in (list, tuple) or default is None and isinstance(value, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        item = default[0] if kind in (list, tuple) and default else 0
+        return [_check_value(where, v, item, name) for v in value]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is not None and (type(value) is not kind):
+        raise ConfigError(f"{where} must be of type {kind.__name__}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    test, valid = OPTION_LIMITS.get(name, (None, ""))
+    if test is not None and isinstance(value, (int, float)) and not test(value):
+        raise ConfigError(f"{where} must be {valid}, got {value!r}")
+    return value
+
+
 def resolve_model_config(name: str, **cfg: Any) -> dict[str, Any]:
     """The full config of model ``name``: defaults overridden by ``cfg``; unknown keys are errors."""
     options = model_entry(name).options()
     unknown = sorted(set(cfg) - set(options))
     if unknown:
-        raise CondnetError(f"model {name!r} has no option {', '.join(map(repr, unknown))}; valid options: "
+        raise ConfigError(f"model {name!r} has no option {', '.join(map(repr, unknown))}; valid options: "
                            f"{', '.join(sorted(options)) or '(none)'}")
     resolved = {k: v for k, v in options.items() if v is not inspect.Parameter.empty}
-    resolved.update(cfg)
+    resolved.update({k: _check_value(f"model.{k}", v, options[k], k) for k, v in cfg.items()})
     missing = sorted(set(options) - set(resolved))
     if missing:
-        raise CondnetError(f"model {name!r} needs option(s) {', '.join(missing)}")
+        raise ConfigError(f"model {name!r} needs option(s) {', '.join(missing)}")
     return {k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()}
 
 
@@ -74,6 +116,6 @@ def create_model(name: str, **cfg: Any) -> nn.Module:
     try:
         model = entry.factory(**entry.fixed, **resolved)
     except (TypeError, ValueError) as exc:
-        raise CondnetError(f"bad config for model {name!r}: {exc}") from None
+        raise ConfigError(f"bad config for model {name!r}: {exc}") from None
     model.condnet_config = {"name": name, **resolved}
     return model

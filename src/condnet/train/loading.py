@@ -6,7 +6,8 @@ from pathlib import Path
 from torch import nn
 
 from condnet.config import RunConfig, parse_config
-from condnet.errors import CondnetError
+from condnet.devices import resolve_device
+from condnet.errors import CheckpointError, CondnetError
 from condnet.train.checkpoint import load_checkpoint
 from condnet.train.rundir import RunDir
 from condnet.train.setup import build_model
@@ -28,20 +29,25 @@ def checkpoint_path(path: str | Path) -> Path:
         run = RunDir(path)
         if run.best.exists():
             return run.best
-        raise CondnetError(f"{path} holds no checkpoints/best.pt; pass a finished run directory or a .pt file")
+        raise CheckpointError(f"{path} holds no checkpoints/best.pt; pass a finished run directory or a .pt file")
     return path
 
 
-def load_model(path: str | Path) -> LoadedModel:
-    """Load a model from a run directory or checkpoint; errors if the tensors do not fit the config."""
+def load_model(path: str | Path, device: str = "cpu") -> LoadedModel:
+    """Load a model from a run directory or checkpoint onto ``device`` (a name as in ``train.device``);
+    errors if the tensors do not fit the config."""
     file = checkpoint_path(path)
+    target = resolve_device(device, "--device")
     state = load_checkpoint(file)
-    config = parse_config(state["config"])
-    model = build_model(config.model)
+    try:
+        config = parse_config(state["config"])
+        model = build_model(config.model)
+    except CondnetError as exc:
+        raise CheckpointError(f"{file} holds a config condnet cannot build ({exc})") from None
     try:
         model.load_state_dict(state["model_state"])
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
-        raise CondnetError(f"{file}: the tensors do not fit model {config.model['name']!r} ({first}); "
+        raise CheckpointError(f"{file}: the tensors do not fit model {config.model['name']!r} ({first}); "
                            "the checkpoint belongs to another model or its config was edited") from None
-    return LoadedModel(model.eval(), config, file)
+    return LoadedModel(model.to(target).eval(), config, file)

@@ -16,6 +16,11 @@ from torch import nn
 from condnet.train.distributed import DistInfo, all_reduce_sum
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's parameters (CPU for a model without any)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
 def logits_of(output: object) -> torch.Tensor:
     """The logits of a model's output (a tensor, or an object with ``.logits``)."""
     return output if isinstance(output, torch.Tensor) else output.logits
@@ -39,8 +44,10 @@ def training_losses(model: nn.Module, output: object, targets: torch.Tensor,
 
 @torch.no_grad()
 def collect_logits(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                   device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and labels of every batch, in eval mode (the model's mode is restored afterwards)."""
+                   device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and labels of every batch, in eval mode (the model's mode is restored afterwards); inputs go
+    to ``device`` (default: the model's)."""
+    device = device or model_device(model)
     was_training = model.training
     model.eval()
     logits, labels = [], []
@@ -53,7 +60,7 @@ def collect_logits(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch
 
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-             device: torch.device = torch.device("cpu"), dist: DistInfo = DistInfo()) -> dict[str, float]:
+             device: torch.device | None = None, dist: DistInfo = DistInfo()) -> dict[str, float]:
     """Accuracy (%) and mean cross-entropy over the batches, summed over ranks."""
     logits, labels = collect_logits(model, batches, device)
     sums = torch.tensor([F.cross_entropy(logits, labels, reduction="sum").item() if len(labels) else 0.0,

@@ -7,10 +7,12 @@ from torch import nn
 
 from condnet.cost import RoutedCost, count_macs, sample_macs, summarize_macs
 from condnet.data import Batcher
+from condnet.train.objective import model_device
 
 
-def cost_summary(model: nn.Module, batches: Batcher, device: torch.device = torch.device("cpu")) -> dict[str, Any]:
+def cost_summary(model: nn.Module, batches: Batcher, device: torch.device | None = None) -> dict[str, Any]:
     """``macs_per_sample`` (mean) and, for routed models, ``macs`` (mean, min, max, histogram) over the split."""
+    device = device or model_device(model)
     was_training = model.training
     model.eval()
     if isinstance(model, RoutedCost):

@@ -103,7 +103,7 @@ class HNN(nn.Module):
     @staticmethod
     def _scaled(features: torch.Tensor, gain: Gain) -> torch.Tensor:
         if isinstance(gain, torch.Tensor):
-            gain = gain.to(features.dtype).reshape(-1, *([1] * (features.ndim - 1)))
+            gain = gain.to(device=features.device, dtype=features.dtype).reshape(-1, *([1] * (features.ndim - 1)))
         return features * gain
 
     def forward(self, x: torch.Tensor, gains: Mapping[str, Gain] | None = None) -> torch.Tensor:
@@ -136,7 +136,7 @@ class HNN(nn.Module):
         """Add log(gain) of every node to the logits of the classes below it."""
         shift = torch.zeros_like(logits)
         for name, gain in gains.items():
-            log_gain = torch.log(torch.as_tensor(gain, dtype=logits.dtype)).reshape(-1, 1)
+            log_gain = torch.log(torch.as_tensor(gain, dtype=logits.dtype, device=logits.device)).reshape(-1, 1)
             shift[:, self._columns[name]] += log_gain
         return logits + shift
 
