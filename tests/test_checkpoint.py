@@ -10,9 +10,9 @@ from fake_files import ShellPayload
 import condnet
 from condnet.config import parse_config
 from condnet.errors import CondnetError
+from condnet.files import write_text_atomic
 from condnet.train import load_checkpoint, resolve_run_config, save_atomic, save_checkpoint
 from condnet.train.loading import load_model
-from condnet.files import write_text_atomic
 
 
 def _config(name: str) -> dict:

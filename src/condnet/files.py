@@ -4,7 +4,8 @@
   file, and a failed write (full disk, kill) leaves the old file as it was.
 - JSON is strict: NaN and Infinity are written as null, never as the non-standard tokens.
 - YAML is read with PyYAML's safe loader (plain data only, no Python objects) and without aliases
-  (``*name``), which no condnet file needs and which make "billion laughs" documents possible.
+  (``*name``), which no condnet file needs and which make "billion laughs" documents possible; numbers
+  such as ``1e-3`` are numbers (plain YAML 1.1 reads them as strings).
 - Output paths are checked before any work starts: no overwrite without ``force``, never the file a
   command is reading, no directory where a file goes, and a writable parent.
 """
@@ -12,6 +13,7 @@
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,7 +25,7 @@ import yaml
 from condnet.errors import CondnetError, RunDirError
 
 MAX_TEXT_BYTES = 16 * 2**20  # configs and hierarchies are small; a larger file is not one of them
-MAX_NESTING = 64  # deeper YAML/JSON nesting than any config or class tree needs
+MAX_NESTING = 100  # deeper YAML/JSON nesting than any config or class tree (32 levels) needs
 
 
 def _umask() -> int:
@@ -44,6 +46,9 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
             yield handle
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -88,6 +93,12 @@ class _NoAliasLoader(yaml.SafeLoader):
             raise yaml.YAMLError(f"YAML aliases (*name) are not supported (line {mark.line + 1}); "
                                  "write the value out in full")
         return super().compose_node(parent, index)
+
+
+# YAML 1.1 reads 1e-3 (no dot) as a string; every user means the number.
+_NoAliasLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 
 def _depth(value: Any, limit: int) -> int:

@@ -15,11 +15,11 @@ from condnet.analysis.experts import expert_report, group_experts
 from condnet.analysis.figures import plot_pareto, plot_savings, plot_tree
 from condnet.analysis.routes import RouteStats, plot_routes, routes_of_run
 from condnet.analysis.tree_costs import node_cost_tree
+from condnet.files import write_text_atomic
 from condnet.models.cigt import CIGTNet
 from condnet.models.hnn import HNN
 from condnet.train import load_data, make_batcher
 from condnet.train.loading import load_model
-from condnet.files import write_text_atomic
 
 DEFAULT_GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 4.0)
 

@@ -6,7 +6,13 @@ import torch
 
 from condnet.analysis.attention import PROTOCOLS, attention_sweep, check_sweep, plot_sweeps
 from condnet.analysis.experts import images_of, load_hnn
-from condnet.cli.output import add_device_option, add_force_option, add_plot_option, check_plot_path, print_json
+from condnet.cli.output import (
+    add_device_option,
+    add_force_option,
+    add_plot_option,
+    check_plot_path,
+    print_json,
+)
 from condnet.errors import CondnetError
 from condnet.train import load_data, make_batcher
 

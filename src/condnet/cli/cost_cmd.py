@@ -1,14 +1,15 @@
 """``condnet cost``: parameters, MACs per sample and the per-module table of a model or a run."""
 
 import argparse
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from condnet.cli.output import add_device_option, parse_int_list, print_json
-from condnet.devices import resolve_device
 from condnet.cost import RoutedCost, cost_table, count_params, format_table
+from condnet.devices import resolve_device
 from condnet.errors import CondnetError
 from condnet.models import create_model, model_entry
 from condnet.train import load_data, make_batcher
@@ -39,7 +40,9 @@ def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.T
     if args.input_shape:
         c, h, w = parse_int_list(args.input_shape, "--input-shape", 3)
         cfg = {k: v for k, v in (("in_channels", c), ("input_size", h)) if k in options}
-    model = create_model(args.target, **cfg).eval().to(resolve_device(args.device, "--device"))
+    with warnings.catch_warnings():  # too small an input shape makes empty layers: the forward below says so
+        warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+        model = create_model(args.target, **cfg).eval().to(resolve_device(args.device, "--device"))
     resolved = model.condnet_config
     shape = (c, h, w) if args.input_shape else (resolved["in_channels"], resolved["input_size"],
                                                   resolved["input_size"])

@@ -1,7 +1,6 @@
 """``condnet report``: the demo's kind of report (tables and figures) built from existing runs."""
 
 import argparse
-
 from pathlib import Path
 
 from condnet.analysis.report import analyse_run, write_report

@@ -3,7 +3,13 @@
 import argparse
 
 from condnet.analysis.routes import plot_routes, routes_of_run
-from condnet.cli.output import add_device_option, add_force_option, add_plot_option, check_plot_path, print_json
+from condnet.cli.output import (
+    add_device_option,
+    add_force_option,
+    add_plot_option,
+    check_plot_path,
+    print_json,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -16,7 +16,12 @@ FORMAT = "condnet-checkpoint-v1"
 def save_atomic(obj: Any, path: str | Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename it over ``path``."""
     with atomic_file(Path(path), "wb") as handle:
-        torch.save(obj, handle)
+        try:
+            torch.save(obj, handle)
+        except RuntimeError as exc:  # torch's follow-up error when the file system refused a write
+            if isinstance(exc.__context__, OSError):
+                raise exc.__context__ from None
+            raise
 
 
 def save_checkpoint(path: str | Path, config: dict[str, Any], model_state: dict[str, torch.Tensor],

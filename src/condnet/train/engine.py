@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from condnet.config import RunConfig, parse_config
 from condnet.cost import count_params
+from condnet.devices import resolve_device
 from condnet.errors import CondnetError, ConfigError, RunDirError
 from condnet.files import check_output_dir
 from condnet.seeding import rng_state, seed_everything, set_rng_state
@@ -21,7 +22,6 @@ from condnet.train.checkpoint import load_checkpoint, save_checkpoint
 from condnet.train.distributed import all_reduce_sum, barrier, gather_objects, init_distributed, local_device
 from condnet.train.objective import evaluate, logits_of, targets_of, training_losses
 from condnet.train.optim import build_optimizer, build_scheduler
-from condnet.devices import resolve_device
 from condnet.train.rundir import RunDir, RunLock
 from condnet.train.setup import DataBundle, build_model, load_data, make_batcher, resolve_run_config
 from condnet.train.summary import cost_summary
@@ -176,10 +176,12 @@ class Trainer:
             terms = training_losses(self.model, output, y, self.cfg.train.label_smoothing)
             loss = sum(terms.values())
             if not bool(torch.isfinite(loss.detach())):
+                kept = (f"{self.run.last} still holds epoch {self.epoch}, the last good one" if self.epoch
+                        else "no epoch had finished, so there is no checkpoint")
                 raise NonFiniteLoss(
-                    f"the training loss became {float(loss):g} at epoch {self.epoch + 1}, step {step + 1}; "
-                    f"training stopped and {self.run.last} still holds epoch {self.epoch} (the last good one). "
-                    f"Lower train.lr (now {self.cfg.train.lr:g}) or check the data, then start a new run")
+                    f"the training loss became {float(loss.detach()):g} at epoch {self.epoch + 1}, step "
+                    f"{step + 1}; training stopped and {kept}. Lower train.lr (now {self.cfg.train.lr:g}) or "
+                    "check the data, then start a new run")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -258,11 +260,12 @@ class Trainer:
         test = evaluate(self.model, test_batches.epoch(), self.device, self.dist)
         summary = {"model": self.cfg.model["name"], "dataset": self.cfg.data.dataset,
                    "epochs": self.cfg.train.epochs, "best_epoch": self.best_epoch,
-                   "val_accuracy": self.best_accuracy, "test_accuracy": test["accuracy"],
+                   "val_accuracy": self.best_accuracy if self.has_val else None, "test_accuracy": test["accuracy"],
                    "test_loss": test["loss"], "test_n": test["n"], "params": count_params(self.model),
                    **cost_summary(self.model, test_batches, self.device), "train_seconds": seconds}
         if self.dist.is_main:
             self.run.write_summary(summary)
-        self._log(f"best epoch {self.best_epoch}: val {self.best_accuracy:.2f}%  test {test['accuracy']:.2f}%  "
+        val_text = f"val {self.best_accuracy:.2f}%" if self.has_val else "no val split"
+        self._log(f"best epoch {self.best_epoch}: {val_text}  test {test['accuracy']:.2f}%  "
                   f"params {summary['params']:,}  MACs/sample {summary['macs_per_sample']:,.0f}")
         return summary

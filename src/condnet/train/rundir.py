@@ -4,7 +4,8 @@
   it) and the SHA-256 of the resolved config, so that a resume notices a foreign checkpoint or an
   edited config.yaml.
 - ``.lock`` is locked (``fcntl.flock``) by the one process that writes the directory; the kernel drops
-  the lock when that process ends, however it ends, so a killed run never blocks its resume.
+  the lock when that process ends, however it ends, so a killed run never blocks its resume. While held
+  it names the holder; it is emptied on release.
 """
 
 import fcntl
@@ -141,7 +142,7 @@ class RunLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = (handle.read().strip().splitlines() or ["another process"])[0]
             handle.close()
             raise RunDirError(f"{self.run.root} is in use by {holder}, which is writing this run; wait for it "
                               "to end or choose another --out") from None
@@ -156,6 +157,7 @@ class RunLock:
         if self._handle is None:
             return
         handle, self._handle = self._handle, None
+        handle.truncate(0)
         leftovers = [p for p in self.run.root.iterdir() if p != self.run.lock_file]
         if self._created and not leftovers:
             self.run.lock_file.unlink(missing_ok=True)
