@@ -217,6 +217,8 @@ CASES = [
     Case("model-path-counts-words", _train(CIGT, "--set", "model.path_counts=[1,two]"),
          "model.path_counts must be of type int"),
     Case("model-unknown-option", _train(THIN, "--set", "model.width=2"), "has no option 'width'"),
+    Case("model-split-out-of-range", _train(HNN, "--set", "model.split=99"),
+         "split must be in 0..3 (the backbone has 4 stages and needs at least one for the branches), got 99"),
     Case("model-absurd-size", _train("resnet20_fmnist.yaml", "--set", "model.width=100000"),
          "would have 10,540,014,700,010 parameters"),
     Case("train-lr-inf", _train(THIN, "--set", "train.lr=.inf"), "train.lr must be a finite number"),
@@ -405,10 +407,13 @@ def _run_case(case: Case, workspace: Path, base: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def outcomes(workspace, tmp_path_factory) -> dict[str, dict[str, Any]]:
+def outcomes(workspace, tmp_path_factory, request) -> dict[str, dict[str, Any]]:
+    """The outcome of every selected row (``-k`` runs only those), computed two at a time."""
+    selected = {item.callspec.params["case"].id for item in request.session.items
+                if hasattr(item, "callspec") and "case" in item.callspec.params}
     base = tmp_path_factory.mktemp("cases")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {case.id: pool.submit(_run_case, case, workspace, base) for case in CASES}
+        futures = {case.id: pool.submit(_run_case, case, workspace, base) for case in CASES if case.id in selected}
         return {name: future.result() for name, future in futures.items()}
 
 

@@ -45,7 +45,7 @@ def level_stages(num_stages: int, split: int, depth: int) -> list[tuple[int, ...
     """The backbone stage indices of each tree level 1..depth."""
     if not 0 <= split < num_stages:
         raise CondnetError(f"split must be in 0..{num_stages - 1} (the backbone has {num_stages} stages and "
-                           "needs at least one for the branches), got {split}")
+                           f"needs at least one for the branches), got {split}")
     return [tuple(int(i) for i in chunk) for chunk in np.array_split(np.arange(split, num_stages), depth)]
 
 
