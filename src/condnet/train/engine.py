@@ -60,14 +60,15 @@ class Trainer:
     def _setup(self, cfg: RunConfig | None, resume: bool, verbose: bool, data: DataBundle | None,
                force: bool) -> None:
         self.replace = False
-        if resume:
-            cfg = self._resume_config(cfg)
+        if resume:  # the saved config, as the run started with it (resolved then)
+            self.cfg = self._resume_config(cfg)
             resume = self.run.last.exists()  # killed before the first checkpoint: start over, same config
-        elif self.run.exists() or self.run.last.exists():
-            if not force:
-                raise RunDirError(self._existing_run_message())
-            self.replace = True
-        self.cfg = resolve_run_config(cfg, locate_data=True)
+        else:
+            if self.run.exists() or self.run.last.exists():
+                if not force:
+                    raise RunDirError(self._existing_run_message())
+                self.replace = True
+            self.cfg = resolve_run_config(cfg, locate_data=True)
         self.resume, self.verbose = resume, verbose
         self.device = local_device(resolve_device(self.cfg.train.device))
         if self.cfg.train.threads:
