@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh machine: a virtual environment in .venv with torch (the CPU wheel
-# torch==2.13.0), condnet and its dev tools, and the Debian package with Fashion-MNIST when missing.
+# torch==2.13.0), condnet with its dev tools and deploy extra (onnx, onnxscript, onnxruntime), and the
+# Debian package with Fashion-MNIST when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${CONDNET_VENV:-.venv}"
@@ -13,7 +14,7 @@ if ! "$py" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2
 fi
 stamp="$venv/.condnet-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! "$py" -c 'import condnet' 2>/dev/null; then
-    "$py" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+    "$py" -m pip install --quiet --disable-pip-version-check -e ".[dev,deploy]"
     touch "$stamp"
 fi
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then

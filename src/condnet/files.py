@@ -35,23 +35,33 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success rename it over ``path`` (permissions as for a
-    plain ``open``, i.e. 0666 minus the umask), on failure delete it: readers never see half a file."""
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write (and check); on success it is renamed over ``path``
+    (permissions as for a plain ``open``, i.e. 0666 minus the umask), on failure deleted: readers never
+    see half a file, and a refused result never appears."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
+        yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:  # name the file the user asked for, not the temporary one
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; renamed over ``path`` on success (see
+    :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, mode) as handle:
+        yield handle
 
 
 def remove_temp_files(folder: Path) -> list[Path]:

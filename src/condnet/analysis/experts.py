@@ -76,6 +76,15 @@ def expert_report(full: HNN, classes: Sequence[str | int], test: Split, batcher:
             **costs(full, expert), **accuracies(full.eval(), expert, images)}
 
 
+def measured_speedup(full: HNN, expert: HNN, images: torch.Tensor, batch: int = 64, rounds: int = 20) -> float:
+    """The expert's eager speed-up over the full HNN (median latency, 1 thread, interleaved) at ``batch``."""
+    from condnet.deploy.bench import BenchModel, time_side_by_side
+
+    images = images.to(model_device(full))
+    models = [BenchModel("full", full.eval(), images, 1.0), BenchModel("expert", expert.eval(), images, 1.0)]
+    return time_side_by_side(models, ["eager"], [batch], threads=1, rounds=rounds)[1].speedup
+
+
 def group_experts(full: HNN) -> list[list[str]]:
     """Every single-group expert (groups below the root), as name lists."""
     return [[g.name] for g, depth in full.hierarchy.groups() if depth > 0]

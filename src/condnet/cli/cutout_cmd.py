@@ -3,10 +3,13 @@
 import argparse
 from pathlib import Path
 
-from condnet.analysis.experts import expert_report, load_hnn
+from condnet.analysis.experts import expert_report, images_of, load_hnn, measured_speedup
 from condnet.cli.output import add_device_option, add_force_option, print_json
+from condnet.data import Batcher
 from condnet.files import check_output_file
 from condnet.train import load_data, make_batcher, save_checkpoint
+
+SPEED_BATCH = 64
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +32,14 @@ def run(args: argparse.Namespace) -> int:
     run_config = config.to_dict()
     save_checkpoint(Path(args.out), {**run_config, "model": expert.condnet_config}, expert.state_dict())
     data = load_data(config.data)
-    report = expert_report(full, names, data.test, make_batcher(data.test, config.data, data.info, training=False))
-    result = {"path": args.path, "out": args.out, **report}
+    batcher = make_batcher(data.test, config.data, data.info, training=False)
+    report = expert_report(full, names, data.test, batcher)
+    images = next(iter(Batcher(images_of(data.test, expert.output_classes), SPEED_BATCH, batcher.mean,
+                               batcher.std).epoch()))[0]
+    speedup = measured_speedup(full, expert.eval(), images, SPEED_BATCH)
+    result = {"path": args.path, "out": args.out, **report,
+              "speedup_vs_full": {"eager_batch": SPEED_BATCH, "threads": 1, "speedup": speedup,
+                                  "mac_ratio": report["full"]["macs"] / report["expert"]["macs"]}}
     if args.json:
         print_json(result)
     else:
@@ -42,4 +51,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"  vs {against:<9} {cut['params']:6.2f}% fewer params  {cut['macs']:6.2f}% fewer MACs")
         print(f"  accuracy on {report['n']} test images of its classes: expert {report['expert_accuracy']:.2f}%  "
               f"full model {report['full_accuracy']:.2f}%")
+        print(f"  measured speed-up over the full HNN (eager, 1 thread, batch {SPEED_BATCH}): {speedup:.2f}x "
+              f"for {result['speedup_vs_full']['mac_ratio']:.2f}x fewer MACs")
     return 0

@@ -5,10 +5,12 @@ import sys
 
 from condnet.cli import (
     attend_cmd,
+    bench_cmd,
     cost_cmd,
     cutout_cmd,
     demo_cmd,
     eval_cmd,
+    export_cmd,
     hierarchy_cmd,
     models_cmd,
     report_cmd,
@@ -18,7 +20,7 @@ from condnet.cli import (
 from condnet.errors import CondnetError
 
 COMMANDS = (train_cmd, eval_cmd, cost_cmd, models_cmd, hierarchy_cmd, cutout_cmd, attend_cmd, routes_cmd, demo_cmd,
-            report_cmd)
+            report_cmd, export_cmd, bench_cmd)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -8,6 +8,13 @@ routes. In training mode BatchNorm differs: in gather mode a block normalises wi
 samples routed to it and updates its running statistics from them only; in dense mode every block sees,
 and updates its statistics from, the whole batch. A block that receives a single training sample runs
 it in eval mode (batch statistics of one sample do not exist).
+
+Eager gather skips blocks that no sample reaches and, when every sample takes the same block, runs it on
+the batch as it is. Traced in eval mode, no Python branch depends on how many samples a block gets:
+under torch.export every block runs on its (possibly empty) sub-batch, so the exported graph keeps
+conditional execution and is exact for any batch size and any routes; under torch.compile a gather
+layer runs densely (static shapes), because Inductor on CPU (torch 2.13) mispredicts convolution
+output strides for data-dependent batch sizes and its compiled code fails ``assert_size_stride``.
 """
 
 from collections.abc import Sequence
@@ -19,11 +26,15 @@ import torch
 from torch import nn
 
 from condnet.cost import measure_macs
+from condnet.errors import CondnetError
 from condnet.models.cigt.loss import classification_loss, information_gain
 from condnet.models.cigt.router import Router, router_input_features, temperature
 from condnet.models.stages import Classifier, StageSpec
 
 EVAL_ROUTE_SEED = 0  # seed of the random-routing baseline's routes in eval mode
+RANDOM_NOT_TRACEABLE = ("a randomly routed trellis (routing: random) draws its eval routes from a seeded "
+                        "torch.Generator on every call; random routes are not exportable or compilable: "
+                        "export or compile a trained (ig-routed) CIGT, or run this one eagerly")
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,8 @@ class RoutingConfig:
     temperature_decay: float = 0.999848  # per iteration
     temperature_min: float = 0.01
     warmup_epochs: int = 25  # IG loss on, routes per warmup_routing
-    warmup_routing: str = "random"  # random: a uniformly random route | all: a copy of the sample in every block
+    # random: a uniformly random route | all: a copy of the sample in every block
+    warmup_routing: str = "random"
     random_ratio: float = 0.49  # after warm-up: fraction of each batch routed at random
     router_hidden: int = 128
     router_pool: int = 1  # routers average-pool feature maps to pool x pool
@@ -52,7 +64,7 @@ class CIGTOutput:
     logits: torch.Tensor
     routes: torch.Tensor  # [M, L] block index per layer
     route_probs: list[torch.Tensor]  # p(n | x) [M_l, K] of each router that ran
-    rows: torch.Tensor  # [M] the batch row of each logits row (M = N unless samples were copied to all blocks)
+    rows: torch.Tensor  # [M] batch row of each logits row (M = N unless samples were copied to all blocks)
     prob_rows: list[torch.Tensor]  # [M_l] the batch row of each route_probs row
 
 
@@ -71,33 +83,58 @@ def _eval_mode(module: nn.Module):
         module.train()
 
 
+def _holds_batch_norm(block: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in block.modules())
+
+
+def _traced_gather(blocks: nn.ModuleList, h: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
+    """Gather under torch.export (eval mode): every block runs on its sub-batch, empty or not, in one graph.
+
+    Eval BatchNorm's kernel branches on ``numel == 0``, which a tracer cannot decide for a run-time size;
+    a block that holds one gets a placeholder row (sample 0, dropped from its output), so its input is
+    never empty. Eval blocks are per-sample, so the placeholder changes no other row. Exported models
+    (``condnet.deploy.exportable.exportable_copy``) have no BatchNorm and no placeholder.
+    """
+    pieces, rows = [], []
+    for k, block in enumerate(blocks):
+        index = torch.nonzero(route == k).squeeze(1)
+        if _holds_batch_norm(block):
+            pieces.append(block(h[torch.cat([index, index.new_zeros(1)])])[:-1])
+        else:
+            pieces.append(block(h[index]))
+        rows.append(index)
+    out = torch.cat(pieces)  # scattered into a batch-sized tensor: later layers see the batch size, not a sum
+    return out.new_empty((h.shape[0], *out.shape[1:])).index_copy(0, torch.cat(rows), out)
+
+
 class CIGTNet(nn.Module):
     """A conditional information gain trellis built from the stage layers ``layers`` (one list per layer)."""
 
     def __init__(self, layers: Sequence[Sequence[StageSpec]], path_counts: Sequence[int], in_channels: int,
-                 input_size: int, num_classes: int, head_pool: bool, routing: RoutingConfig = RoutingConfig()):
+                 input_size: int, num_classes: int, head_pool: bool,
+                 routing: RoutingConfig = RoutingConfig()) -> None:
         super().__init__()
         self.path_counts, self.num_classes, self.routing = list(path_counts), num_classes, routing
         self.layers = nn.ModuleList()
         self.routers = nn.ModuleDict()
         shape = torch.Size([in_channels, input_size, input_size])
         channels = in_channels
-        for l, (stages, count) in enumerate(zip(layers, path_counts)):
+        for i, (stages, count) in enumerate(zip(layers, path_counts, strict=False)):
             blocks = []
             for _ in range(count):
                 modules, out = [], channels
                 for stage in stages:
                     module, out = stage.build(out, 1.0)
                     modules.append(module)
-                if l == len(path_counts) - 1:
+                if i == len(path_counts) - 1:
                     modules.append(Classifier(out, num_classes, head_pool))
                 blocks.append(nn.Sequential(*modules))
             self.layers.append(nn.ModuleList(blocks))
             channels = out
             shape = self._output_shape(blocks[0], shape)
-            if l + 1 < len(path_counts) and path_counts[l + 1] > 1 and routing.routing == "ig":
+            if i + 1 < len(path_counts) and path_counts[i + 1] > 1 and routing.routing == "ig":
                 features = router_input_features(shape, routing.router_pool)
-                self.routers[str(l)] = Router(features, path_counts[l + 1], routing.router_hidden,
+                self.routers[str(i)] = Router(features, path_counts[i + 1], routing.router_hidden,
                                               routing.router_pool)
         self.epoch, self.step = 0, 0
         self._unit_cost: dict[tuple[int, ...], tuple[list[torch.Tensor], int]] = {}
@@ -134,11 +171,20 @@ class CIGTNet(nn.Module):
         """The soft decision p(n | x) of the router after layer ``layer``."""
         return torch.softmax(self.routers[str(layer)](h) / self.temperature, dim=1)
 
+    def _eval_generator(self, device: torch.device) -> torch.Generator | None:
+        """Random routing in eval mode draws from a fixed seed on every call, so evaluating the same batches
+        twice gives the same routes and numbers; learned routing needs no generator."""
+        if self.routing.routing != "random" or max(self.path_counts[1:], default=1) == 1:
+            return None
+        if torch.compiler.is_compiling():
+            raise CondnetError(RANDOM_NOT_TRACEABLE)
+        return torch.Generator(device=device).manual_seed(EVAL_ROUTE_SEED)
+
     def _route(self, layer: int, h: torch.Tensor, randomized: torch.Tensor | None,
                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The block index each sample takes in layer ``layer + 1``, and the router's soft decision."""
         count = self.path_counts[layer + 1]
-        n = len(h)
+        n = h.shape[0]  # not len(): under torch.export a batch size is symbolic
         if count == 1:
             return torch.zeros(n, dtype=torch.long, device=h.device), None
         if self.routing.routing == "random":
@@ -158,16 +204,23 @@ class CIGTNet(nn.Module):
     def _run_layer(self, blocks: nn.ModuleList, h: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
         if len(blocks) == 1:
             return self._run_block(blocks[0], h)
-        if self.routing.execution == "dense":
+        tracing = torch.compiler.is_compiling() and not self.training
+        if self.routing.execution == "dense" or (tracing and not torch.compiler.is_exporting()):
             outputs = torch.stack([block(h) for block in blocks])
-            return outputs[route, torch.arange(len(h), device=h.device)]
-        pieces, rows = [], []
-        for k, block in enumerate(blocks):
-            index = torch.nonzero(route == k).squeeze(1)
-            if len(index):
-                pieces.append(self._run_block(block, h[index]))
-                rows.append(index)
-        return torch.cat(pieces)[torch.argsort(torch.cat(rows))]
+            return outputs[route, torch.arange(h.shape[0], device=h.device)]
+        if tracing:
+            return _traced_gather(blocks, h, route)
+        return self._gather(blocks, h, route)
+
+    def _gather(self, blocks: nn.ModuleList, h: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
+        """Eager gather: each block runs on its samples (in batch order); blocks without any are skipped."""
+        counts = torch.bincount(route, minlength=len(blocks)).tolist()
+        if max(counts) == len(h):  # one block takes every sample: no gather, no scatter
+            return self._run_block(blocks[counts.index(len(h))], h)
+        order = torch.argsort(route, stable=True)
+        pieces = [self._run_block(block, h[index])
+                  for block, index, count in zip(blocks, order.split(counts), counts, strict=True) if count]
+        return torch.cat(pieces)[torch.argsort(order)]
 
     def forward(self, x: torch.Tensor, return_routes: bool = False):
         """Logits [N, C]; with ``return_routes`` also the routes [N, L]; in training a :class:`CIGTOutput`.
@@ -175,28 +228,26 @@ class CIGTNet(nn.Module):
         In an all-paths warm-up (``warmup_routing: all``) every sample is copied to every block of each
         routed layer, so the training output has one row per (sample, leaf path); ``rows`` maps them back.
         """
-        n, depth = len(x), len(self.layers)
+        n, depth = x.shape[0], len(self.layers)
         route = torch.zeros(n, dtype=torch.long, device=x.device)
         rows = torch.arange(n, device=x.device)
         layer_routes, probs, prob_rows = [route], [], []
         copy_to_all = self._warming_up() and self.routing.warmup_routing == "all"
         randomized = None if copy_to_all else self._randomized(n, x.device)
-        # random routing in eval mode draws from a fixed seed on every call, so evaluating the same
-        # batches twice gives the same routes and numbers
-        generator = None if self.training else torch.Generator(device=x.device).manual_seed(EVAL_ROUTE_SEED)
+        generator = None if self.training else self._eval_generator(x.device)
         h = x
-        for l, blocks in enumerate(self.layers):
+        for i, blocks in enumerate(self.layers):
             h = self._run_layer(blocks, h, route)
-            if l + 1 < depth:
-                count = self.path_counts[l + 1]
+            if i + 1 < depth:
+                count = self.path_counts[i + 1]
                 if copy_to_all and count > 1:
-                    probs.append(self._router_probs(l, h))
+                    probs.append(self._router_probs(i, h))
                     prob_rows.append(rows)
                     h, rows = h.repeat_interleave(count, 0), rows.repeat_interleave(count)
                     layer_routes = [r.repeat_interleave(count) for r in layer_routes]
                     route = torch.arange(count, device=x.device).repeat(len(h) // count)
                 else:
-                    route, p = self._route(l, h, randomized, generator)
+                    route, p = self._route(i, h, randomized, generator)
                     if p is not None:
                         probs.append(p)
                         prob_rows.append(rows)
@@ -214,7 +265,7 @@ class CIGTNet(nn.Module):
                                            self.path_counts[-1], self.routing.cls_loss, label_smoothing)}
         if output.route_probs:
             gains = [information_gain(p, targets[rows], self.num_classes, self.routing.balance)
-                     for p, rows in zip(output.route_probs, output.prob_rows)]
+                     for p, rows in zip(output.route_probs, output.prob_rows, strict=True)]
             terms["ig"] = -self.routing.ig_weight * torch.stack(gains).sum()
         return terms
 
@@ -224,12 +275,12 @@ class CIGTNet(nn.Module):
         key = tuple(sample.shape[1:])
         if key not in self._unit_cost:
             blocks, routers, h = [], 0, sample[:1]
-            for l, layer in enumerate(self.layers):
+            for i, layer in enumerate(self.layers):
                 blocks.append(torch.tensor([measure_macs(block, h).total for block in layer]))
                 with torch.no_grad():
                     h = layer[0](h)
-                if str(l) in self.routers:
-                    routers += measure_macs(self.routers[str(l)], h).total
+                if str(i) in self.routers:
+                    routers += measure_macs(self.routers[str(i)], h).total
             self._unit_cost[key] = (blocks, routers)
         return self._unit_cost[key]
 
@@ -244,8 +295,8 @@ class CIGTNet(nn.Module):
         finally:
             self.train(was_training)
         macs = torch.full((len(x),), routers, dtype=torch.long)
-        for l, costs in enumerate(blocks):
-            macs += costs[routes[:, l].cpu()]
+        for i, costs in enumerate(blocks):
+            macs += costs[routes[:, i].cpu()]
         return macs
 
     def path_params(self) -> dict[str, int]:
