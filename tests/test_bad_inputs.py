@@ -342,6 +342,14 @@ CASES = [
          _demo_dir),
     Case("demo-other-settings", ["demo", "--out", "demo", "--epochs", "2"], "it holds a demo with other settings",
          _demo_dir),
+    Case("export-exists", ["export", "thin", "--out", "foot.pt"], "foot.pt already exists"),
+    Case("export-format-suffix", ["export", "thin", "--out", "m.onnx", "--format", "pt2"],
+         "ends in .onnx but --format is pt2"),
+    Case("export-over-its-input", ["export", "thin", "--out", "thin/checkpoints/best.pt", "--force"],
+         "is a file this command reads"),
+    Case("bench-batch-zero", ["bench", "thin", "--batch", "0"], "--batch must be at least 1"),
+    Case("bench-runtime", ["bench", "thin", "--runtime", "tensorrt"], "unknown runtime 'tensorrt'"),
+    Case("bench-missing", ["bench", "no_such_run"], "unknown model 'no_such_run'"),
     Case("cost-input-shape", ["cost", "lenet_fmnist_thin", "--input-shape", "1,4,4"], "cannot run on input shape 1,4,4"),
     Case("cli-unknown-command", ["bogus"], "invalid choice: 'bogus'"),
     Case("cli-bad-choice", ["eval", "thin", "--split", "train"], "argument --split: invalid choice: 'train'"),
@@ -401,7 +409,7 @@ def _run_case(case: Case, workspace: Path, base: Path) -> dict[str, Any]:
     after = _snapshot(ws)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)
                      and not any(k == p or k.startswith(p + "/") for p in case.may_write))
-    temp_files = sorted(k for k in after if k.endswith(".tmp"))
+    temp_files = sorted(k for k in after if ".tmp" in Path(k).name)
     shutil.rmtree(ws)
     return {"code": proc.returncode, "stderr": proc.stderr, "changed": changed, "temp_files": temp_files}
 

@@ -35,13 +35,13 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary file beside ``path`` to write (and check); on success it is renamed over ``path``
-    (permissions as for a plain ``open``, i.e. 0666 minus the umask), on failure deleted: readers never
-    see half a file, and a refused result never appears."""
+def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary file beside ``path`` (name ``.<name>.<random>.tmp<suffix>``) to write and check; on
+    success it is renamed over ``path`` (permissions as for a plain ``open``, i.e. 0666 minus the umask), on
+    failure deleted: readers never see half a file, and a refused result never appears."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + suffix)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -66,7 +66,7 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
 
 def remove_temp_files(folder: Path) -> list[Path]:
     """Delete the temporary files an interrupted :func:`atomic_file` left in ``folder``; returns them."""
-    leftovers = [p for p in Path(folder).glob(".*.tmp") if p.is_file()] if Path(folder).is_dir() else []
+    leftovers = [p for p in Path(folder).glob(".*.tmp*") if p.is_file()] if Path(folder).is_dir() else []
     for path in leftovers:
         path.unlink(missing_ok=True)
     return leftovers

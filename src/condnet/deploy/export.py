@@ -148,7 +148,7 @@ def export_model(
     out = Path(out)
     program = export_program(model, images[0][:2] if len(images[0]) >= 2 else torch.cat([images[0]] * 2))
     routed = hasattr(model, "sample_macs")
-    with atomic_path(out) as tmp:
+    with atomic_path(out, suffix=f".{fmt}") as tmp:  # torch.export.load wants a name ending in .pt2
         if fmt == "onnx":
             _write_onnx(program, routed, tmp, metadata)
         else:
