@@ -18,8 +18,14 @@ from pathlib import Path
 import torch
 
 from condnet.analysis.experts import standard_experts
-from condnet.cli.bench_cmd import bench_model
-from condnet.deploy.bench import BenchModel, Timing, format_timings, time_side_by_side
+from condnet.deploy.bench import (
+    BenchModel,
+    Timing,
+    bench_model,
+    format_timings,
+    time_side_by_side,
+    with_expert,
+)
 from condnet.models import create_model
 from condnet.train.summary import model_macs
 
@@ -36,8 +42,8 @@ def goal(text: str, value: float, target: float, at_most: bool = False) -> None:
 
 
 def cigt_table(runs: Path, threads: int, rounds: int) -> None:
-    models = [bench_model(str(runs / name), 512) for name in ("backbone", "cigt", "thin")]
-    models[0].label, models[1].label, models[2].label = "thick", "CIGT [1,2,4]", "thin (one path)"
+    labels = {"backbone": "thick", "cigt": "CIGT [1,2,4]", "thin": "thin (one path)"}
+    models = [bench_model(runs / name, 512, label) for name, label in labels.items()]
     rows = time_side_by_side(models, ["eager", "onnx"], [1, 256], threads, rounds)
     print("## CIGT against thick and thin\n" + format_timings(rows))
     cigt = "CIGT [1,2,4]"
@@ -48,7 +54,8 @@ def cigt_table(runs: Path, threads: int, rounds: int) -> None:
 
 
 def hnn_table(runs: Path, threads: int, rounds: int) -> None:
-    lenet = [bench_model(str(runs / name), 128) for name in ("backbone", "hnn")]
+    lenet = [bench_model(runs / "backbone", 128, "LeNet backbone"),
+             bench_model(runs / "hnn", 128, "LeNet HNN (share)")]
     images = lenet[0].images
     resnet = []
     for name, cfg in (("resnet20", {"in_channels": 1, "input_size": 28, "num_classes": 10}),
@@ -56,7 +63,6 @@ def hnn_table(runs: Path, threads: int, rounds: int) -> None:
         model = create_model(name, **cfg).eval()
         macs = model_macs(model, images)["mean"]
         resnet.append(BenchModel(name, model, images, macs, {"model_name": name}))
-    lenet[0].label, lenet[1].label = "LeNet backbone", "LeNet HNN (share)"
     for title, models in (("LeNet", lenet), ("ResNet-20", resnet)):
         rows = time_side_by_side(models, ["eager", "onnx"], [1, 64], threads, rounds)
         print(f"\n## {title}: full HNN against its backbone\n" + format_timings(rows))
@@ -68,13 +74,8 @@ def hnn_table(runs: Path, threads: int, rounds: int) -> None:
 
 
 def experts_table(runs: Path, threads: int, rounds: int) -> None:
-    full = bench_model(str(runs / "hnn"), 128)
-    full.label = "full HNN"
-    models = [full]
-    for names in standard_experts(full.model):
-        expert = full.model.cutout(names).eval()
-        models.append(BenchModel(names[0], expert, full.images, model_macs(expert, full.images)["mean"],
-                                 {**full.metadata, "class_indices": expert.output_classes}))
+    full = bench_model(runs / "hnn", 128, "full HNN")
+    models = [full] + [with_expert(full, names) for names in standard_experts(full.model)]
     rows = time_side_by_side(models, ["onnx"], [64], threads, rounds)
     print("\n## Experts against the full HNN (onnxruntime, batch 64)\n" + format_timings(rows))
     groups = {g.name for g, depth in full.model.hierarchy.groups() if depth > 0}

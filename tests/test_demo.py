@@ -25,7 +25,7 @@ def test_report_has_every_table(tiny_demo):
     _, report = tiny_demo
     text = report.read_text()
     for heading in ("## Models", "## Cutout experts of HNN", "## Top-down attention on HNN", "## Hierarchy of HNN",
-                    "## CIGT routing", "test images per class and leaf path", "## Reproduce"):
+                    "## CIGT routing", "test images per class and leaf path", "## Measured speed", "## Reproduce"):
         assert heading in text, heading
     for run in ("thick backbone", "thin (one CIGT path)", "HNN (LeNet)", "CIGT [1,2,4]", "CIGT random routing"):
         assert f"| {run}" in text
@@ -50,6 +50,22 @@ def test_every_figure_is_a_png_with_drawn_content(tiny_demo):
         assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 10, f"{name} has too few colours to be a plot"
 
 
+def test_speed_table_times_every_model_and_expert(tiny_demo):
+    _, report = tiny_demo
+    section = report.read_text().split("## Measured speed")[1].split("## Reproduce")[0]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| ") and not line.startswith("| model")}
+    expected = ["thick backbone (LeNet)", "thin (one CIGT path)", "HNN (LeNet)", "CIGT [1,2,4]", "CIGT random routing",
+                "clothing", "footwear", "tops", "T-shirt/top"]
+    assert list(rows) == expected
+    assert rows["thick backbone (LeNet)"][5:] == ["1.00x", "1.00x"]  # the reference
+    for label, cells in rows.items():
+        timed = cells[1:5] if label != "CIGT random routing" else cells[1:3]  # random routes: eager only
+        assert all(float(c) > 0 for c in timed), (label, cells)
+    assert rows["CIGT random routing"][3:6] == ["n/a", "n/a", "n/a"]
+    assert "- CIGT random routing: a randomly routed trellis" in section
+
+
 def test_report_numbers_agree_with_eval(tiny_demo):
     out, report = tiny_demo
     text = report.read_text()
@@ -67,7 +83,7 @@ def test_rerun_reuses_finished_phases_and_fresh_redoes_them(tiny_demo, capsys):
     before = report.stat().st_mtime_ns
     run_demo(out, epochs=1, limit_train=300, limit_test=200)
     printed = capsys.readouterr().out
-    assert printed.count(": reused ") == len(WEIGHTS) * 2 + 1
+    assert printed.count(": reused ") == len(WEIGHTS) * 2 + 2  # train and analyse each run, speed, report
     assert report.stat().st_mtime_ns == before
 
 

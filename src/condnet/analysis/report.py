@@ -124,6 +124,25 @@ def path_table(run: dict[str, Any]) -> str:
     return _table(["class"] + [f"path {p}" for p in stats["path_names"]], rows)
 
 
+def speed_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Median latency per model at each runtime and batch size, with the speed-up against the first model
+    (onnxruntime, largest batch) and its MAC ratio."""
+    keys = list(dict.fromkeys((r["runtime"], r["batch"]) for r in rows))
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    cell = {(r["label"], r["runtime"], r["batch"]): r for r in rows}
+    last = keys[-1]
+    table = []
+    for label in labels:
+        medians = [cell[(label, *k)]["median_ms"] for k in keys]
+        ref = cell[(label, *last)]
+        table.append([label] + [f"{m:.3f}" if m is not None else "n/a" for m in medians] +
+                     [f"{ref['speedup']:.2f}x" if ref["speedup"] else "n/a", f"{ref['mac_ratio']:.2f}x"])
+    notes = sorted({f"{r['label']}: {r['note']}" for r in rows if r["note"]})
+    return _table(["model"] + [f"{rt} batch {b} (ms)" for rt, b in keys] +
+                  [f"speed-up ({last[0]}, batch {last[1]})", "MAC ratio"], table) + (
+        "\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
+
+
 def pareto_points(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     points = [{"label": r["label"], "macs": r["eval"]["macs_per_sample"], "accuracy": r["eval"]["accuracy"],
                "kind": r["kind"]} for r in runs]
@@ -134,8 +153,9 @@ def pareto_points(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_report(runs: Sequence[dict[str, Any]], out: str | Path, title: str = "condnet report",
-                 commands: Sequence[str] = ()) -> Path:
-    """Write ``out/report.md`` and its figures (``out/figures/*.png``) from :func:`analyse_run` results."""
+                 commands: Sequence[str] = (), speed: Sequence[dict[str, Any]] = ()) -> Path:
+    """Write ``out/report.md`` and its figures (``out/figures/*.png``) from :func:`analyse_run` results and,
+    when given, :func:`~condnet.analysis.speed.speed_of_runs` timings."""
     out = Path(out)
     figures = out / "figures"
     parts = [f"# {title}", "", ("All accuracies are on the test split, models selected on the validation split. "
@@ -164,6 +184,10 @@ def write_report(runs: Sequence[dict[str, Any]], out: str | Path, title: str = "
             image = plot_routes(RouteStats(**r["routes"]), figures / f"routes_{r['name']}.png").relative_to(out)
             parts += ["", f"### {r['label']}: test images per class and leaf path", "", path_table(r), "",
                       f"![routes of {r['name']}]({image})"]
+    if speed:
+        parts += ["", "## Measured speed", "", ("Median latency over interleaved rounds, 1 thread, on test "
+                  "images (`condnet bench`); speed-up and MAC ratio against the first model."), "",
+                  speed_table(speed)]
     if commands:
         parts += ["", "## Reproduce", "", "```", *commands, "```"]
     path = out / "report.md"

@@ -1,18 +1,10 @@
 """``condnet bench``: latency and throughput of models side by side (eager PyTorch and onnxruntime)."""
 
 import argparse
-from pathlib import Path
-
-import torch
 
 from condnet.cli.output import parse_int_list, print_json
-from condnet.deploy.bench import RUNTIMES, BenchModel, format_timings, time_side_by_side
-from condnet.deploy.metadata import deployment_metadata
+from condnet.deploy.bench import RUNTIMES, bench_model, format_timings, time_side_by_side
 from condnet.errors import CondnetError
-from condnet.models import create_model
-from condnet.train.loading import load_model
-from condnet.train.setup import test_images
-from condnet.train.summary import model_macs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,21 +17,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=int, default=30, help="timed rounds per model (default 30)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
-
-
-def bench_model(target: str, pool: int) -> BenchModel:
-    """A trained run or expert with its test images, or a registered model with seeded random inputs."""
-    if Path(target).exists():
-        loaded = load_model(target)
-        images, _ = test_images(loaded.config, pool)
-        macs = model_macs(loaded.model, images)
-        return BenchModel(target, loaded.model, images, macs["mean"],
-                          deployment_metadata(loaded.model, loaded.config, macs))
-    model = create_model(target).eval()
-    cfg = model.condnet_config
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randn(pool, cfg["in_channels"], cfg["input_size"], cfg["input_size"], generator=generator)
-    return BenchModel(target, model, images, model_macs(model, images)["mean"], {"model_name": target})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from condnet.analysis.report import analyse_run, write_report
+from condnet.analysis.speed import speed_of_runs
 from condnet.config import parse_config
 from condnet.data import dataset_info
 from condnet.demo.phases import PhaseRunner
@@ -59,16 +60,20 @@ def run_demo(out: str | Path, epochs: int = 3, fresh: bool = False, limit_train:
     train_images = 60_000 - 5_000 if limit_train is None else limit_train  # Fashion-MNIST minus validation
     dataset_info(DATA["dataset"])
     weights = {f"train {r}": w for r, w in WEIGHTS.items()}
-    weights |= {f"analyse {r}": ANALYSIS_WEIGHT.get(r, 0.5) for r in MODELS} | {"report": 1}
+    weights |= {f"analyse {r}": ANALYSIS_WEIGHT.get(r, 0.5) for r in MODELS} | {"speed": 2, "report": 1}
     phases = PhaseRunner(out, weights, echo=print if verbose else lambda _: None)
     for run in MODELS:
         config = demo_config(run, epochs, train_images, limit_train, limit_test)
         phases.run(f"train {run}", lambda c=config, r=run: train_run(c, out / "runs" / r, verbose))
     analyses = [phases.run(f"analyse {run}", lambda r=run: analyse_run(out / "runs" / r, LABELS[r]))
                 for run in MODELS]
+    hnn_experts = [e["label"].split(", ") for e in analyses[list(MODELS).index("hnn")]["experts"]]
+    speed = phases.run("speed", lambda: {"timings": speed_of_runs(
+        [(LABELS[r], out / "runs" / r) for r in MODELS], LABELS["hnn"], hnn_experts)})["timings"]
     command = f"condnet demo --epochs {epochs} --out {out}"
     if limit_train or limit_test:
         command += f" --limit-train {limit_train} --limit-test {limit_test}"
     phases.run("report", lambda: {"report": str(write_report(
-        analyses, out, title=f"condnet demo: Fashion-MNIST, {epochs} epoch(s) per model", commands=[command]))})
+        analyses, out, title=f"condnet demo: Fashion-MNIST, {epochs} epoch(s) per model", commands=[command],
+        speed=speed))})
     return out / "report.md"

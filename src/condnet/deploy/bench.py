@@ -19,8 +19,13 @@ import torch
 from torch import nn
 
 from condnet.deploy.export import export_model
+from condnet.deploy.metadata import deployment_metadata
 from condnet.deploy.runtime import onnx_runner
 from condnet.errors import CondnetError
+from condnet.models import create_model
+from condnet.train.loading import load_model
+from condnet.train.setup import test_images
+from condnet.train.summary import model_macs
 
 RUNTIMES = ("eager", "onnx")
 
@@ -53,6 +58,31 @@ class Timing:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def bench_model(target: str | Path, pool: int, label: str | None = None) -> BenchModel:
+    """A trained run or expert with its first ``pool`` test images, or a registered model name with seeded
+    random inputs."""
+    if Path(target).exists():
+        loaded = load_model(target)
+        images, _ = test_images(loaded.config, pool)
+        macs = model_macs(loaded.model, images)
+        return BenchModel(label or str(target), loaded.model, images, macs["mean"],
+                          deployment_metadata(loaded.model, loaded.config, macs))
+    model = create_model(str(target)).eval()
+    cfg = model.condnet_config
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(pool, cfg["in_channels"], cfg["input_size"], cfg["input_size"], generator=generator)
+    return BenchModel(label or str(target), model, images, model_macs(model, images)["mean"],
+                      {"model_name": str(target)})
+
+
+def with_expert(full: BenchModel, classes: Sequence[str]) -> BenchModel:
+    """An expert cut out of the HNN of ``full``, timed on the same images."""
+    expert = full.model.cutout(list(classes)).eval()
+    metadata = {**full.metadata, "class_indices": expert.output_classes}
+    macs = model_macs(expert, full.images)["mean"]
+    return BenchModel(", ".join(classes), expert, full.images, macs, metadata)
 
 
 def _batch(images: torch.Tensor, size: int, round_index: int) -> torch.Tensor:
