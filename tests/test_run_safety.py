@@ -154,9 +154,15 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny, tmp_pa
     RunLock(run).acquire().release()  # the lock was released
 
 
+def test_device_auto_picks_a_device_this_machine_has(capsys):
+    assert main(["cost", "lenet_fmnist_thin", "--device", "auto", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["macs_per_sample"] == 5_740_672
+
+
 def test_attend_on_an_expert_scores_its_own_classes(tiny, tmp_path, capsys):
     _fit("hnn_lenet_fmnist.yaml", tmp_path / "run", tiny, "data.limit_test=200")
-    assert main(["cutout", str(tmp_path / "run"), "--classes", "footwear,Bag", "--out", str(tmp_path / "e.pt")]) == 0
+    expert = str(tmp_path / "e.pt")
+    assert main(["cutout", str(tmp_path / "run"), "--classes", "footwear,Bag", "--out", expert]) == 0
     capsys.readouterr()
     assert main(["eval", str(tmp_path / "e.pt"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)

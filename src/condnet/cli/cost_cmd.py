@@ -14,6 +14,7 @@ from condnet.errors import CondnetError
 from condnet.models import create_model, model_entry
 from condnet.train import load_data, make_batcher
 from condnet.train.loading import load_model
+from condnet.train.objective import model_device
 from condnet.train.summary import cost_summary
 
 
@@ -34,7 +35,8 @@ def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.T
         data = load_data(loaded.config.data)
         batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
         x, _ = next(iter(batches.epoch()))
-        return loaded.model, x[:2].to(args.device), batches if isinstance(loaded.model, RoutedCost) else None
+        example = x[:2].to(model_device(loaded.model))
+        return loaded.model, example, batches if isinstance(loaded.model, RoutedCost) else None
     options = model_entry(args.target).options()
     cfg: dict[str, Any] = {}
     if args.input_shape:
@@ -46,7 +48,7 @@ def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.T
     resolved = model.condnet_config
     shape = (c, h, w) if args.input_shape else (resolved["in_channels"], resolved["input_size"],
                                                   resolved["input_size"])
-    return model, torch.randn(2, *shape, device=args.device), None
+    return model, torch.randn(2, *shape, device=model_device(model)), None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,13 +12,12 @@ from condnet.train.objective import model_device
 
 def model_macs(model: nn.Module, images: torch.Tensor) -> dict[str, float]:
     """Mean, min and max MACs per sample of ``model`` (eval mode) on ``images`` (the same for every sample
-    unless the model is routed)."""
+    unless the model is routed; then also their histogram)."""
     was_training = model.training
     model.eval()
     try:
         if isinstance(model, RoutedCost):
-            per_sample = sample_macs(model, images.to(model_device(model))).double()
-            return {"mean": float(per_sample.mean()), "min": float(per_sample.min()), "max": float(per_sample.max())}
+            return summarize_macs(sample_macs(model, images.to(model_device(model))))
         macs = float(count_macs(model, images[:1].to(model_device(model))))
         return {"mean": macs, "min": macs, "max": macs}
     finally:
@@ -26,7 +25,8 @@ def model_macs(model: nn.Module, images: torch.Tensor) -> dict[str, float]:
 
 
 def cost_summary(model: nn.Module, batches: Batcher, device: torch.device | None = None) -> dict[str, Any]:
-    """``macs_per_sample`` (mean) and, for routed models, ``macs`` (mean, min, max, histogram) over the split."""
+    """``macs_per_sample`` (mean) and, for routed models, ``macs`` (mean, min, max, histogram) over the
+    split."""
     device = device or model_device(model)
     was_training = model.training
     model.eval()
