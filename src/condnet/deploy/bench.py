@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from condnet.deploy.export import export_model
+from condnet.deploy.inference import inference_copy
 from condnet.deploy.metadata import deployment_metadata
 from condnet.deploy.runtime import onnx_runner
 from condnet.errors import CondnetError
@@ -140,7 +141,7 @@ def time_side_by_side(
         with tempfile.TemporaryDirectory() as folder:
             for runtime in runtimes:
                 calls = (
-                    [_eager_call(m.model.eval()) for m in models]
+                    [_eager_call(inference_copy(m.model)) for m in models]
                     if runtime == "eager"
                     else _onnx_calls(models, threads, Path(folder))
                 )

@@ -1,12 +1,12 @@
 """Export a trained model to ONNX (torch.onnx's dynamo exporter) or pt2 (torch.export), then verify it.
 
-The exported graph is that of :func:`~condnet.deploy.exportable.exportable_copy` (BatchNorm folded), with
-a dynamic batch dimension. Its input is ``images`` (see ``metadata.INPUT_HELP``); its outputs are
-``logits`` in the order of the metadata's ``class_indices`` and, for a routed model, ``routes`` (the block
-index of every layer). A routed model keeps conditional execution: a block runs only on the samples
-routed to it. The file is written beside the target under a temporary name, verified against PyTorch on
-real images, and renamed over the target only when every logit agrees within ``TOLERANCE``; otherwise
-nothing is left behind and the export is an error.
+The exported graph is that of :func:`~condnet.deploy.inference.inference_copy` (BatchNorm folded, an
+HNN's siblings fused), with a dynamic batch dimension. Its input is ``images`` (see
+``metadata.INPUT_HELP``); its outputs are ``logits`` in the order of the metadata's ``class_indices``
+and, for a routed model, ``routes`` (the block index of every layer). A routed model keeps conditional
+execution: a block runs only on the samples routed to it. The file is written beside the target under a
+temporary name, verified against PyTorch on real images, and renamed over the target only when every
+logit agrees within ``TOLERANCE``; otherwise nothing is left behind and the export is an error.
 """
 
 import json
@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from condnet.deploy.exportable import exportable_copy
+from condnet.deploy.inference import inference_copy
 from condnet.deploy.metadata import as_strings
 from condnet.deploy.runtime import run_export
 from condnet.errors import CondnetError
@@ -84,7 +84,7 @@ def _quiet_exporter() -> Iterator[None]:
 def export_program(model: nn.Module, example: torch.Tensor) -> torch.export.ExportedProgram:
     """torch.export of the exportable copy of ``model`` with a dynamic batch dimension."""
     check_exportable(model)
-    forward = ExportForward(exportable_copy(model)).eval()
+    forward = ExportForward(inference_copy(model)).eval()
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     try:
         with torch.no_grad(), _quiet_exporter():

@@ -19,7 +19,7 @@ class PadShortcut(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
-        self.stride, self.extra = stride, out_channels - in_channels
+        self.in_channels, self.stride, self.extra = in_channels, stride, out_channels - in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x[:, :, ::self.stride, ::self.stride]

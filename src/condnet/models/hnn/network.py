@@ -11,9 +11,10 @@ longer fit the scaled features; the evidence gain lets a group-level signal reac
 ``model.cutout(classes)`` returns an expert: a physically smaller HNN holding only the trunk and the
 segments on the paths to the kept classes, whose logits equal the full model's for those classes.
 
-Sibling segments run one after another. Batching them as grouped convolutions was measured
-(``benchmarks/hnn_speed.py --siblings``): slower on CPU for the widths that occur, and the grouped
-kernels are not bit-identical to the kernels an expert with fewer siblings would run.
+Sibling segments run one after another, so that an expert's logits equal the full model's bit for bit.
+For inference, :class:`condnet.deploy.fused_hnn.FusedHNN` (what ``condnet export`` exports and ``condnet
+bench`` times) runs each tree level's segments as one module with fewer, larger kernels, equal to this
+forward within float rounding.
 """
 
 import copy
