@@ -189,6 +189,8 @@ class CIGTNet(nn.Module):
             return torch.zeros(n, dtype=torch.long, device=h.device), None
         if self.routing.routing == "random":
             return torch.randint(count, (n,), device=h.device, generator=generator), None
+        if not self.training:  # the softmax's argmax, without its rounding ties (e.g. exp(-1e-8) == 1.0)
+            return self.routers[str(layer)](h).argmax(1), None
         probs = self._router_probs(layer, h)
         route = probs.detach().argmax(1)
         if randomized is not None:
@@ -214,6 +216,8 @@ class CIGTNet(nn.Module):
 
     def _gather(self, blocks: nn.ModuleList, h: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
         """Eager gather: each block runs on its samples (in batch order); blocks without any are skipped."""
+        if h.shape[0] == 1:
+            return self._run_block(blocks[int(route)], h)
         counts = torch.bincount(route, minlength=len(blocks)).tolist()
         if max(counts) == len(h):  # one block takes every sample: no gather, no scatter
             return self._run_block(blocks[counts.index(len(h))], h)
@@ -229,8 +233,9 @@ class CIGTNet(nn.Module):
         routed layer, so the training output has one row per (sample, leaf path); ``rows`` maps them back.
         """
         n, depth = x.shape[0], len(self.layers)
+        keep_routes = self.training or return_routes  # plain inference skips the bookkeeping
         route = torch.zeros(n, dtype=torch.long, device=x.device)
-        rows = torch.arange(n, device=x.device)
+        rows = torch.arange(n, device=x.device) if self.training else None
         layer_routes, probs, prob_rows = [route], [], []
         copy_to_all = self._warming_up() and self.routing.warmup_routing == "all"
         randomized = None if copy_to_all else self._randomized(n, x.device)
@@ -251,11 +256,14 @@ class CIGTNet(nn.Module):
                     if p is not None:
                         probs.append(p)
                         prob_rows.append(rows)
-                layer_routes.append(route)
+                if keep_routes:
+                    layer_routes.append(route)
+        if not keep_routes:
+            return h
         routes = torch.stack(layer_routes, dim=1)
         if return_routes:
             return h, routes
-        return CIGTOutput(h, routes, probs, rows, prob_rows) if self.training else h
+        return CIGTOutput(h, routes, probs, rows, prob_rows)
 
     # loss -----------------------------------------------------------------------------------------
     def training_loss(self, output: CIGTOutput, targets: torch.Tensor,
