@@ -153,6 +153,42 @@ def test_warmup_routes_at_random_then_argmax_then_random_ratio():
     assert (routes == 0).all()  # inference: argmax
 
 
+def _random_rows_per_router(model, x, forwards):
+    """The randomised-row masks each router received, for ``forwards`` training forwards."""
+    seen, route = [], model._route
+
+    def spy(layer, h, randomized, generator=None):
+        seen.append((layer, randomized.clone()))
+        return route(layer, h, randomized, generator)
+
+    model._route = spy
+    for _ in range(forwards):
+        model(x)
+    return seen
+
+
+def test_each_router_randomises_exactly_floor_n_r_rows_of_its_own():
+    """The authors' draw: per router, an independent set of exactly floor(N * r) rows (125 * 0.49 -> 61)."""
+    torch.manual_seed(0)
+    model = create_model("cigt_lenet_fmnist", warmup_epochs=0, random_ratio=0.49).train()
+    model.on_train_step(0, 0)
+    seen = _random_rows_per_router(model, torch.randn(125, 1, 28, 28), forwards=40)
+    assert [layer for layer, _ in seen[:2]] == [0, 1] and len(seen) == 80
+    assert all(int(mask.sum()) == 61 for _, mask in seen)
+    overlaps = [int((seen[i][1] & seen[i + 1][1]).sum()) for i in range(0, 80, 2)]
+    # independent draws overlap by 61 * 61 / 125 = 29.8 rows on average (hypergeometric, sd 2.8);
+    # one mask reused would overlap by 61
+    assert 26 < sum(overlaps) / len(overlaps) < 34 and max(overlaps) < 61
+
+
+def test_shared_draw_reuses_one_bernoulli_mask_at_every_router():
+    torch.manual_seed(0)
+    model = create_model("cigt_lenet_fmnist", warmup_epochs=0, random_ratio=0.49, random_draw="shared").train()
+    seen = _random_rows_per_router(model, torch.randn(125, 1, 28, 28), forwards=20)
+    sizes = {int(mask.sum()) for _, mask in seen}
+    assert all(torch.equal(seen[i][1], seen[i + 1][1]) for i in range(0, 40, 2)) and len(sizes) > 1
+
+
 def test_all_paths_warmup_copies_every_sample_to_every_path():
     torch.manual_seed(0)
     model = create_model("cigt_lenet_mnist", warmup_epochs=1, warmup_routing="all").train()  # no BN, no dropout

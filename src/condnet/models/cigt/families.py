@@ -19,7 +19,7 @@ from condnet.models.resnet import basic_block_stage, resnet_spec
 from condnet.models.stages import StageSpec
 
 CHOICES = {"execution": ("gather", "dense"), "routing": ("ig", "random"), "cls_loss": CLS_LOSSES,
-           "warmup_routing": ("random", "all")}
+           "warmup_routing": ("random", "all"), "random_draw": ("per_router", "shared")}
 
 
 def lenet_fmnist_path(dropout: float, in_channels: int, input_size: int, num_classes: int) -> list[StageSpec]:

@@ -17,6 +17,7 @@ layer runs densely (static shapes), because Inductor on CPU (torch 2.13) mispred
 output strides for data-dependent batch sizes and its compiled code fails ``assert_size_stride``.
 """
 
+import math
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class RoutingConfig:
     # random: a uniformly random route | all: a copy of the sample in every block
     warmup_routing: str = "random"
     random_ratio: float = 0.49  # after warm-up: fraction of each batch routed at random
+    # per_router: each router draws its own floor(N * random_ratio) rows, as the authors' code does |
+    # shared: one Bernoulli(random_ratio) mask per batch, used at every router
+    random_draw: str = "per_router"
     router_hidden: int = 128
     router_pool: int = 1  # routers average-pool feature maps to pool x pool
 
@@ -157,12 +161,17 @@ class CIGTNet(nn.Module):
 
     # execution ------------------------------------------------------------------------------------
     def _randomized(self, n: int, device: torch.device) -> torch.Tensor | None:
-        """Rows whose routes are drawn at random in this training forward (None: none)."""
+        """Rows whose routes are drawn at random by a router in this training forward (None: none). With
+        ``random_draw: per_router`` every call draws exactly floor(n * random_ratio) rows anew."""
         if not self.training or self.routing.routing != "ig":
             return None
         if self._warming_up():
             return torch.ones(n, dtype=torch.bool, device=device)
-        return torch.rand(n, device=device) < self.routing.random_ratio
+        if self.routing.random_draw == "shared":
+            return torch.rand(n, device=device) < self.routing.random_ratio
+        mask = torch.zeros(n, dtype=torch.bool, device=device)
+        mask[torch.randperm(n, device=device)[: math.floor(n * self.routing.random_ratio)]] = True
+        return mask
 
     def _warming_up(self) -> bool:
         return self.training and self.routing.routing == "ig" and self.epoch < self.routing.warmup_epochs
@@ -238,7 +247,8 @@ class CIGTNet(nn.Module):
         rows = torch.arange(n, device=x.device) if self.training else None
         layer_routes, probs, prob_rows = [route], [], []
         copy_to_all = self._warming_up() and self.routing.warmup_routing == "all"
-        randomized = None if copy_to_all else self._randomized(n, x.device)
+        per_router = self.routing.random_draw == "per_router"
+        shared_draw = None if copy_to_all or per_router else self._randomized(n, x.device)
         generator = None if self.training else self._eval_generator(x.device)
         h = x
         for i, blocks in enumerate(self.layers):
@@ -252,6 +262,7 @@ class CIGTNet(nn.Module):
                     layer_routes = [r.repeat_interleave(count) for r in layer_routes]
                     route = torch.arange(count, device=x.device).repeat(len(h) // count)
                 else:
+                    randomized = self._randomized(n, x.device) if per_router and count > 1 else shared_draw
                     route, p = self._route(i, h, randomized, generator)
                     if p is not None:
                         probs.append(p)
