@@ -94,7 +94,7 @@ def test_every_class_path_runs_all_stages():
 
 
 def test_evidence_gains_shift_logits_of_the_node_classes():
-    model = create_model("hnn_lenet_fmnist").eval()
+    model = create_model("hnn_lenet_fmnist", attention="evidence").eval()
     x = example(model)
     with torch.no_grad():
         base = model(x)
@@ -112,8 +112,27 @@ def test_evidence_gains_shift_logits_of_the_node_classes():
         model.add_evidence(base, {"Bag": -1.0})
 
 
-def test_feature_gains_scale_features():
-    model = create_model("hnn_lenet_fmnist", attention="features").eval()
+def test_head_gains_scale_the_high_level_features_of_the_node_classes():
+    """Default attention: a node's gain multiplies the pooled features of its classes before their heads,
+    so each logit becomes gain * (w . f) + b; gains on nested nodes multiply."""
+    model = create_model("hnn_lenet_fmnist").eval()
+    assert model.attention == "head"
+    x = example(model)
+    bias = torch.cat([model.heads[f"c{c}"].bias for c in range(10)])
+    with torch.no_grad():
+        base = model(x)
+        per_sample = torch.tensor([1.0, 0.5, 4.0])
+        scaled = model(x, gains={"footwear": 2.0, "Sandal": per_sample, "tops": 0.0})
+    expected = base.clone()
+    expected[:, [5, 7, 9]] = 2 * (base[:, [5, 7, 9]] - bias[[5, 7, 9]]) + bias[[5, 7, 9]]
+    expected[:, 5] = 2 * per_sample * (base[:, 5] - bias[5]) + bias[5]
+    expected[:, [0, 2, 4, 6]] = bias[[0, 2, 4, 6]]  # gain 0: only the bias is left
+    assert torch.allclose(scaled, expected, atol=1e-6)
+
+
+def test_node_gains_scale_features():
+    model = create_model("hnn_lenet_fmnist", attention="features").eval()  # the former name of "node"
+    assert model.attention == "node"
     x = example(model)
     head = model.heads["c8"]
     with torch.no_grad():

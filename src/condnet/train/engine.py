@@ -167,13 +167,14 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         correct, seen = torch.zeros((), dtype=torch.float64), 0
         hook = getattr(self.model, "on_train_step", None)
+        extra_inputs = getattr(self.model, "training_kwargs", None)
         bar = tqdm(total=self.steps_per_epoch, desc=f"epoch {self.epoch + 1}/{self.cfg.train.epochs}",
                    leave=False, disable=not (self.verbose and self.dist.is_main and sys.stdout.isatty()))
         for step, (x, y) in enumerate(self.train_batches.epoch(self.epoch)):
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             if hook is not None:
                 hook(self.epoch, self.epoch * self.steps_per_epoch + step)
-            output = self.wrapped(x)
+            output = self.wrapped(x, **(extra_inputs(y) if extra_inputs is not None else {}))
             terms = training_losses(self.model, output, y, self.cfg.train.label_smoothing)
             loss = sum(terms.values())
             if not bool(torch.isfinite(loss.detach())):

@@ -4,7 +4,9 @@ A model's forward returns logits, or an object with ``.logits``. A model that ne
 loss (e.g. CIGT's information gain) defines ``training_loss(output, targets, label_smoothing) ->
 dict[str, Tensor]``; the terms are summed. An output with ``.rows`` has one row per copy of a sample
 (see :func:`targets_of`). A model that changes with training progress (temperature
-schedules, warm-up) defines ``on_train_step(epoch, step)``, called before each training forward.
+schedules, warm-up) defines ``on_train_step(epoch, step)``, called before each training forward. A model
+whose training forward takes inputs drawn from the labels (an HNN's attention-aware training cues)
+defines ``training_kwargs(targets) -> dict``, passed to that forward as keyword arguments.
 """
 
 from collections.abc import Iterable

@@ -2,12 +2,20 @@
 
 ``HNN(spec, hierarchy, ...)`` builds the network of a backbone spec (see ``plan`` for the layout).
 ``model(x, gains={node: gain})`` applies top-down attention with a gain >= 0 per node (a number, or a
-tensor with one gain per sample). ``attention="features"``: the node's output features are multiplied by
-its gain before they reach its children or its head. ``attention="evidence"`` (default): the gain
-multiplies the class evidence exp(logit) of every class below the node (log(gain) is added to their
-logits; 0 removes them, the soft limit of cutout). Multiplying features did not raise accuracy for a
-correct group cue in our measurements (docs/hnn.md), because the children's BatchNorm statistics no
-longer fit the scaled features; the evidence gain lets a group-level signal reach the decision.
+tensor with one gain per sample), where ``attention`` says:
+
+- ``"head"`` (default): the gain multiplies the category-specific high-level features of every class
+  below the node (its pooled leaf features, right before its 1-logit head). Nothing normalises them
+  after that point, so a gain acts the same in training and in eval mode (docs/hnn.md).
+- ``"node"`` (``"features"`` is its former name): the node's output features are multiplied by its
+  gain before they reach its children or its head, the literal reading of paper A; the children's
+  BatchNorm rescales them (batch statistics in training, running statistics in eval).
+- ``"evidence"`` (a baseline, not feature attention): log(gain) is added to the logits of the node's
+  classes, a class prior that would work the same on a flat network (:meth:`HNN.add_evidence` applies
+  it to logits computed without a signal, whatever the mode).
+
+``cues`` (:class:`~condnet.models.hnn.cues.CueTraining`) turns on attention-aware training: training
+forwards then take per-sample cue gains drawn from the labels (:meth:`HNN.training_kwargs`).
 ``model.cutout(classes)`` returns an expert: a physically smaller HNN holding only the trunk and the
 segments on the paths to the kept classes, whose logits equal the full model's for those classes.
 
@@ -26,11 +34,13 @@ from torch import nn
 
 from condnet.data.hierarchy import Hierarchy, leaves
 from condnet.errors import CondnetError
+from condnet.models.hnn.cues import CueTraining, training_gains
 from condnet.models.hnn.plan import plan_segments
 from condnet.models.stages import BackboneSpec
 
 Gain = float | torch.Tensor
-ATTENTION_MODES = ("evidence", "features")
+ATTENTION_MODES = ("head", "node", "evidence")
+ATTENTION_ALIASES = {"features": "node"}  # the former name of "node"
 
 
 class HNN(nn.Module):
@@ -43,11 +53,12 @@ class HNN(nn.Module):
 
     def __init__(self, spec: BackboneSpec, hierarchy: Hierarchy, split: int = 1, width_rule: str = "share",
                  width_floor: float = 0.0625, classes: Sequence[int] | None = None,
-                 attention: str = "evidence") -> None:
+                 attention: str = "head", cues: CueTraining = CueTraining()) -> None:
         super().__init__()
+        attention = ATTENTION_ALIASES.get(attention, attention)
         if attention not in ATTENTION_MODES:
             raise CondnetError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
-        self.attention = attention
+        self.attention, self.cues = attention, cues
         if hierarchy.num_classes != spec.num_classes:
             raise CondnetError(f"the hierarchy has {hierarchy.num_classes} classes, the backbone "
                                f"{spec.num_classes}")
@@ -107,9 +118,15 @@ class HNN(nn.Module):
             gain = gain.to(device=features.device, dtype=features.dtype).reshape(-1, *([1] * (features.ndim - 1)))
         return features * gain
 
+    def training_kwargs(self, targets: torch.Tensor) -> dict[str, Any]:
+        """Extra forward arguments of a training step: attention-aware training's cue gains, if on."""
+        if not self.training or self.cues.fraction <= 0:
+            return {}
+        return {"gains": training_gains(self.hierarchy, self.cues, targets)}
+
     def forward(self, x: torch.Tensor, gains: Mapping[str, Gain] | None = None) -> torch.Tensor:
         gains = self._check_gains(gains, len(x)) if gains else {}
-        feature_gains = gains if self.attention == "features" else {}
+        feature_gains = gains if self.attention == "node" else {}
         root = self.hierarchy.root.name
         features = {root: self.trunk(x)}
         if root in feature_gains:
@@ -119,14 +136,24 @@ class HNN(nn.Module):
             if seg.last and seg.node in feature_gains:
                 out = self._scaled(out, feature_gains[seg.node])
             features[seg.node] = out
+        scale = self._head_gains(gains, x) if self.attention == "head" and gains else None
         logits = []
-        for c in self.output_classes:
+        for i, c in enumerate(self.output_classes):
             leaf = features[self.hierarchy.class_names[c]]
-            logits.append(self.heads[f"c{c}"](leaf.mean(dim=(2, 3)) if leaf.ndim == 4 else leaf))
+            pooled = leaf.mean(dim=(2, 3)) if leaf.ndim == 4 else leaf
+            logits.append(self.heads[f"c{c}"](pooled if scale is None else pooled * scale[:, i:i + 1]))
         logits = torch.cat(logits, dim=1)
         if self.attention == "evidence" and gains:
             logits = self._add_evidence(logits, gains)
         return logits
+
+    def _head_gains(self, gains: dict[str, Gain], x: torch.Tensor) -> torch.Tensor:
+        """[N, outputs]: each output class's product of the gains of the nodes above it (and itself)."""
+        scale = torch.ones(len(x), len(self.output_classes), dtype=x.dtype, device=x.device)
+        for name, gain in gains.items():
+            value = torch.as_tensor(gain, dtype=x.dtype, device=x.device).reshape(-1, 1)
+            scale[:, self._columns[name]] = scale[:, self._columns[name]] * value
+        return scale
 
     def add_evidence(self, logits: torch.Tensor, gains: Mapping[str, Gain]) -> torch.Tensor:
         """Evidence attention applied to logits already computed without a signal: equal to
@@ -151,7 +178,8 @@ class HNN(nn.Module):
         if missing:
             raise CondnetError(f"this expert has no class {self.hierarchy.class_names[missing[0]]!r}; "
                                "cut experts out of the full network")
-        expert = HNN(self.spec, self.hierarchy, self.split, self.width_rule, self.width_floor, kept, self.attention)
+        expert = HNN(self.spec, self.hierarchy, self.split, self.width_rule, self.width_floor, kept, self.attention,
+                     self.cues)
         own = self.state_dict()
         expert.load_state_dict({k: own[k].clone() for k in expert.state_dict()})
         if hasattr(self, "condnet_config"):

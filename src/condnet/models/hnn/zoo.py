@@ -2,10 +2,13 @@
 
 Config keys of an HNN model = the backbone's options + ``hierarchy`` (a built-in dataset name, a
 .yaml/.json file, or an inline mapping with ``classes`` and ``tree``), ``split``, ``width_rule``,
-``width_floor``, ``attention`` (evidence | features, see ``network``) and ``classes`` (set for an expert: the full model's config + its kept classes, so an
-expert checkpoint is rebuilt like any registered model).
+``width_floor``, ``attention`` (head | node | evidence, see ``network``), the attention-aware training
+settings ``cue_fraction`` (0: off), ``cue_reliability``, ``cue_gain_min``, ``cue_gain_max``,
+``cue_inhibit`` (see ``cues``) and ``classes`` (set for an expert: the full model's config + its kept
+classes, so an expert checkpoint is rebuilt like any registered model).
 """
 
+import dataclasses
 import inspect
 from typing import Any
 
@@ -13,10 +16,12 @@ from torch import nn
 
 from condnet.data.hierarchy import BUILTIN_TREES, resolve_hierarchy
 from condnet.models.backbones import BACKBONES, backbone_spec
+from condnet.models.hnn.cues import CueTraining
 from condnet.models.hnn.network import HNN
 from condnet.models.registry import register_model
 
 HNN_OPTIONS = ("hierarchy", "split", "width_rule", "width_floor", "classes", "attention")
+CUE_OPTIONS = {f"cue_{f.name}": f.name for f in dataclasses.fields(CueTraining)}
 
 
 def hnn_factory(backbone: str, hierarchy: str, split: int, width_floor: float,
@@ -32,13 +37,17 @@ def hnn_factory(backbone: str, hierarchy: str, split: int, width_floor: float,
         inspect.Parameter("width_rule", keyword, default="share"),
         inspect.Parameter("width_floor", keyword, default=width_floor),
         inspect.Parameter("classes", keyword, default=None),
-        inspect.Parameter("attention", keyword, default="evidence")]
+        inspect.Parameter("attention", keyword, default="head")] + [
+        inspect.Parameter(option, keyword, default=getattr(CueTraining(), field))
+        for option, field in CUE_OPTIONS.items()]
 
     def factory(**cfg: Any) -> nn.Module:
         own = {k: cfg.pop(k) for k in HNN_OPTIONS}
+        cues = CueTraining(**{field: cfg.pop(option) for option, field in CUE_OPTIONS.items()})
         spec = backbone_spec(backbone, **cfg)
         tree = resolve_hierarchy(own["hierarchy"], spec.num_classes)
-        return HNN(spec, tree, own["split"], own["width_rule"], own["width_floor"], own["classes"], own["attention"])
+        return HNN(spec, tree, own["split"], own["width_rule"], own["width_floor"], own["classes"], own["attention"],
+                   cues)
 
     factory.__signature__ = inspect.Signature(params)
     return factory
