@@ -182,19 +182,22 @@ def test_hierarchy_must_fit_the_classes():
         create_model("hnn_resnet20_cifar10", num_classes=100)
 
 
-def test_cues_come_from_true_groups():
-    from condnet.analysis.attention import cue_gains, draw_cues, true_groups
+def test_evaluation_cues_come_from_the_level_nodes_of_the_labels():
+    from condnet.analysis.attention import cue_gains, draw_cues
+    from condnet.models.hnn.cues import level_nodes
 
     model = create_model("hnn_lenet_fmnist")
-    labels = torch.tensor([0, 3, 5, 9, 8])  # T-shirt, Dress -> clothing; Sandal, Ankle boot -> footwear; Bag: none
-    truth = true_groups(model, labels)
-    assert truth.tolist() == [0, 0, 1, 1, -1]
-    assert torch.equal(draw_cues(truth, 2, 1.0, seed=0), truth)
-    assert draw_cues(truth, 2, 0.0, seed=0).tolist() == [1, 1, 0, 0, -1]  # always the other group
-    cue = cue_gains(model, "group-cue", truth, 3.0)
-    assert cue["clothing"].tolist() == [3, 3, 1, 1, 1] and cue["footwear"].tolist() == [1, 1, 3, 3, 1]
-    inhibit = cue_gains(model, "inhibit-distractors", truth, 0.5)
-    assert inhibit["Bag"].tolist() == [0.5, 0.5, 0.5, 0.5, 1] and inhibit["clothing"].tolist() == [1, 1, 0.5, 0.5, 1]
+    nodes, table = level_nodes(model.hierarchy, 1)
+    labels = torch.tensor([0, 3, 5, 9, 8])  # T-shirt, Dress -> clothing; Sandal, Ankle boot -> footwear; Bag
+    truth = table[labels]
+    assert truth.tolist() == [0, 0, 1, 1, 2]
+    assert torch.equal(draw_cues(truth, 3, 1.0, seed=0), truth)
+    wrong = draw_cues(truth, 3, 0.0, seed=0)
+    assert (wrong != truth).all() and ((wrong >= 0) & (wrong < 3)).all()  # always another node
+    cue = cue_gains(nodes, "group-cue", truth, 3.0)
+    assert cue["clothing"].tolist() == [3, 3, 1, 1, 1] and cue["Bag"].tolist() == [1, 1, 1, 1, 3]
+    inhibit = cue_gains(nodes, "inhibit-distractors", truth, 0.5)
+    assert inhibit["Bag"].tolist() == [0.5, 0.5, 0.5, 0.5, 1] and inhibit["clothing"].tolist() == [1, 1, 0.5, 0.5, 0.5]
 
 
 @pytest.mark.parametrize("config, classes", [

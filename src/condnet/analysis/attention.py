@@ -1,15 +1,23 @@
-"""Top-down attention protocols: test accuracy of an HNN under group-level cues, over a sweep of gains.
+"""Top-down attention protocols: test accuracy of an HNN under cues on the nodes of one tree level.
 
-The cue of an image comes from its true top-level group (a group directly under the root), never from
-its class. Images of classes that hang directly from the root have no group and get no signal.
+A cue names a node of ``level`` (1: the root's children; see :mod:`condnet.models.hnn.cues`): the
+image's own node at that level, or with ``noisy-cue`` another node of the level with probability
+1 - ``reliability`` (seeded, drawn once per image for the whole sweep). A node may be a class that ends
+above the level (Fashion-MNIST level 1: Bag; level 2: Trouser, Dress, ...): such a cue names the class.
 
-- ``group-cue``: the true group's gain is set to ``gain``.
-- ``inhibit-distractors``: every other top-level node (groups and root-level classes) gets ``gain``.
-- ``noisy-cue``: a cued group gets ``gain``; it is the true group with probability ``reliability`` and a
-  uniformly drawn other group otherwise (seeded, drawn once per image for the whole sweep).
+- ``group-cue``: the cued node's gain is set to ``gain``.
+- ``inhibit-distractors``: every other node of the level gets ``gain``.
+- ``noisy-cue``: as ``group-cue``, right with probability ``reliability``.
+
+Every sweep scores the same images side by side: no signal; the evidence prior (log(gain) added to
+the logits of the cued node's classes, :meth:`HNN.add_evidence`, a baseline); feature attention (the
+gains applied to features, in the model's feature mode, ``head`` for a model whose mode is
+``evidence``); and the ceiling, the cued node's expert (the prediction restricted to its classes: what
+cutting the expert out would answer).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,6 +27,7 @@ from condnet.analysis.figures import plt, save_figure
 from condnet.data import Batcher
 from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
+from condnet.models.hnn.cues import level_nodes
 from condnet.train.objective import logits_of, model_device
 
 PROTOCOLS = ("group-cue", "inhibit-distractors", "noisy-cue")
@@ -26,7 +35,8 @@ PROTOCOLS = ("group-cue", "inhibit-distractors", "noisy-cue")
 
 @dataclass
 class Sweep:
-    """Accuracy (%) with no signal and under each gain, over ``n`` images (``cued`` of them with a cue)."""
+    """Accuracy (%) over ``n`` images at one level: no signal, and per gain with feature attention
+    (``accuracy``) and with the evidence prior; ``ceiling_accuracy``: the cued node's expert."""
 
     protocol: str
     gains: list[float]
@@ -35,48 +45,44 @@ class Sweep:
     n: int
     cued: int
     reliability: float | None = None
-    cue_correct: float | None = None  # % of cued images whose cue named their true group
-    groups: list[str] = field(default_factory=list)
+    cue_correct: float | None = None  # % of cued images whose cue named their own node
+    groups: list[str] = field(default_factory=list)  # the nodes of the level
+    level: int = 1
+    feature_mode: str = "head"
+    evidence_accuracy: list[float] = field(default_factory=list)
+    ceiling_accuracy: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def true_groups(model: HNN, labels: torch.Tensor) -> torch.Tensor:
-    """Index (into ``model.hierarchy.top_groups()``) of each label's top-level group, -1 if it has none."""
-    groups = model.hierarchy.top_groups()
-    table = torch.full((model.hierarchy.num_classes,), -1, dtype=torch.int64)
-    for g, group in enumerate(groups):
-        table[torch.tensor(model.node_classes(group.name))] = g
-    return table[labels]
-
-
-def draw_cues(truth: torch.Tensor, num_groups: int, reliability: float, seed: int) -> torch.Tensor:
-    """The cued group of each image: the true one with probability ``reliability``, else another at random."""
+def draw_cues(truth: torch.Tensor, num_nodes: int, reliability: float, seed: int) -> torch.Tensor:
+    """The cued node of each image: its own with probability ``reliability``, else another at random."""
     generator = torch.Generator().manual_seed(seed)
     right = torch.rand(len(truth), generator=generator) < reliability
-    if num_groups < 2:
+    if num_nodes < 2:
         return truth
-    other = torch.randint(0, num_groups - 1, (len(truth),), generator=generator)
-    other = other + (other >= truth).long()  # uniform over the groups that are not the true one
-    return torch.where(right | (truth < 0), truth, other)
+    other = torch.randint(0, num_nodes - 1, (len(truth),), generator=generator)
+    other = other + (other >= truth).long()  # uniform over the nodes that are not the image's own
+    return torch.where(right, truth, other)
 
 
-def cue_gains(model: HNN, protocol: str, cues: torch.Tensor, gain: float) -> dict[str, torch.Tensor]:
-    """Per-image gains of each top-level node for ``cues`` (group index per image, -1: no signal)."""
-    groups = model.hierarchy.top_groups()
-    has_cue = cues >= 0
-    gains = {}
+def cue_gains(nodes: Sequence[str], protocol: str, cues: torch.Tensor, gain: float) -> dict[str, torch.Tensor]:
+    """Per-image gains of a level's ``nodes`` for ``cues`` (node index per image)."""
     if protocol == "inhibit-distractors":
-        top_nodes = [c.name if not isinstance(c, int) else model.hierarchy.class_names[c]
-                     for c in model.hierarchy.root.children]
-        for name in top_nodes:
-            index = next((g for g, group in enumerate(groups) if group.name == name), -2)
-            gains[name] = torch.where(has_cue & (cues != index), gain, 1.0)
-    else:
-        for g, group in enumerate(groups):
-            gains[group.name] = torch.where(cues == g, gain, 1.0)
-    return {k: v for k, v in gains.items() if k in model.node_names}
+        return {name: torch.where(cues != j, gain, 1.0) for j, name in enumerate(nodes)}
+    return {name: torch.where(cues == j, gain, 1.0) for j, name in enumerate(nodes)}
+
+
+@contextmanager
+def feature_attention(model: HNN) -> Iterator[str]:
+    """``model`` applying gains to features (its own feature mode, else ``head``) for the duration."""
+    saved = model.attention
+    model.attention = saved if saved != "evidence" else "head"
+    try:
+        yield model.attention
+    finally:
+        model.attention = saved
 
 
 def check_sweep(protocol: str, gains: Sequence[float], reliability: float) -> None:
@@ -91,57 +97,63 @@ def check_sweep(protocol: str, gains: Sequence[float], reliability: float) -> No
 
 
 def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[float],
-                    reliability: float = 0.8, seed: int = 0) -> Sweep:
-    """Test accuracy of ``model`` under ``protocol`` for each gain, next to the no-signal accuracy.
+                    reliability: float = 0.8, seed: int = 0, level: int = 1) -> Sweep:
+    """Test accuracy of ``model`` under ``protocol`` on the nodes of ``level`` for each gain: feature
+    attention and the evidence prior side by side, next to no signal and the cued node's expert.
 
     ``images`` are labelled with full-network class indices; an expert is scored on its own classes (pass
-    only their images), a cue on a group the expert does not hold is dropped."""
+    only their images); a cue on a node the expert does not hold is dropped."""
     check_sweep(protocol, gains, reliability)
-    groups = model.hierarchy.top_groups()
-    if not groups:
-        raise CondnetError("the hierarchy has no groups under its root, so there is no group cue to give")
+    nodes, table = level_nodes(model.hierarchy, level)
+    kept = [name for name in nodes if name in model.node_names]
     model.eval()
     device, classes = model_device(model), torch.tensor(model.output_classes)  # an expert answers its classes
-    correct = torch.zeros(len(gains) + 1, dtype=torch.int64)
-    n = cued = right = 0
-    with torch.no_grad():
+    under = torch.stack([torch.isin(classes, torch.tensor(model.node_classes(name))) for name in nodes])
+    correct = torch.zeros(2 * len(gains) + 2, dtype=torch.int64)
+    n = right = 0
+    p = reliability if protocol == "noisy-cue" else 1.0
+    with torch.no_grad(), feature_attention(model) as mode:
         for batch, (x, y) in enumerate(images.epoch()):
             x = x.to(device)
-            truth = true_groups(model, y)
-            cues = draw_cues(truth, len(groups), reliability if protocol == "noisy-cue" else 1.0,
-                             seed * 1_000_003 + batch)
-            plain = logits_of(model(x))
-            correct[0] += int((classes[plain.argmax(1).cpu()] == y).sum())
-            for i, gain in enumerate(gains, start=1):
-                signal = cue_gains(model, protocol, cues, float(gain))
-                logits = (model.add_evidence(plain, signal) if model.attention == "evidence"
-                          else logits_of(model(x, gains=signal)))
-                correct[i] += int((classes[logits.argmax(1).cpu()] == y).sum())
+            truth = table[y]
+            cues = draw_cues(truth, len(nodes), p, seed * 1_000_003 + batch)
+            plain = logits_of(model(x)).cpu()
+            predicted = [plain.masked_fill(~under[cues], float("-inf"))]  # the cued node's expert
+            for gain in gains:
+                signal = {k: v for k, v in cue_gains(nodes, protocol, cues, float(gain)).items() if k in kept}
+                predicted += [model.add_evidence(plain, signal), logits_of(model(x, gains=signal)).cpu()]
+            hits = [int((classes[logits.argmax(1)] == y).sum()) for logits in [plain, *predicted]]
+            correct += torch.tensor(hits)
             n += len(y)
-            cued += int((truth >= 0).sum())
-            right += int(((cues == truth) & (truth >= 0)).sum())
+            right += int((cues == truth).sum())
     accuracy = (100.0 * correct.double() / max(n, 1)).tolist()
-    return Sweep(protocol, [float(g) for g in gains], accuracy[1:], accuracy[0], n, cued,
+    return Sweep(protocol, [float(g) for g in gains], accuracy[3::2], accuracy[0], n, n,
                  reliability if protocol == "noisy-cue" else None,
-                 100.0 * right / cued if protocol == "noisy-cue" and cued else None, [g.name for g in groups])
+                 100.0 * right / n if protocol == "noisy-cue" and n else None, nodes, level, mode,
+                 accuracy[2::2], accuracy[1])
 
 
 def plot_sweeps(sweeps: Sequence[Sweep], path: str | Path, title: str = "") -> None:
-    """Accuracy against gain, one line per protocol, the no-signal accuracy dashed; the right panel zooms
-    on the gains > 0, where the changes are a fraction of a point."""
+    """Accuracy against gain: per protocol feature attention (solid) and the evidence prior (dotted), the
+    no-signal accuracy dashed and the cued node's expert dash-dotted; the right panel zooms on gains > 0."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, positive in zip(axes, (False, True)):
+    for ax, positive in zip(axes, (False, True), strict=True):
         for sweep in sweeps:
             label = sweep.protocol + (f" (p={sweep.reliability})" if sweep.reliability is not None else "")
-            points = [(g, a) for g, a in zip(sweep.gains, sweep.accuracy) if g > 0 or not positive]
-            ax.plot(*zip(*points), marker="o", label=label)
+            for values, style, kind in ((sweep.accuracy, "-", sweep.feature_mode),
+                                        (sweep.evidence_accuracy, ":", "evidence")):
+                points = [(g, a) for g, a in zip(sweep.gains, values, strict=True) if g > 0 or not positive]
+                if points:
+                    ax.plot(*zip(*points, strict=True), marker="o", linestyle=style, label=f"{label}, {kind}")
         ax.axhline(sweeps[0].no_signal_accuracy, color="gray", linestyle="--", label="no signal")
+        if sweeps[0].ceiling_accuracy is not None:
+            ax.axhline(sweeps[0].ceiling_accuracy, color="black", linestyle="-.", label="cued node's expert")
         ax.set_xlabel("gain")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(True, alpha=0.3)
     axes[0].set_title("all gains")
     axes[1].set_title("gains > 0 (zoom)")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)

@@ -4,7 +4,7 @@ import argparse
 
 import torch
 
-from condnet.analysis.attention import PROTOCOLS, attention_sweep, check_sweep, plot_sweeps
+from condnet.analysis.attention import PROTOCOLS, Sweep, attention_sweep, check_sweep, plot_sweeps
 from condnet.analysis.experts import images_of, load_hnn
 from condnet.cli.output import (
     add_device_option,
@@ -18,9 +18,12 @@ from condnet.train import load_data, make_batcher
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("attend", help="accuracy of a trained HNN under group-level top-down signals")
+    p = sub.add_parser("attend", help="accuracy of a trained HNN under top-down cues: feature attention, the "
+                                      "evidence prior and the cued node's expert side by side")
     p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--protocol", required=True, choices=PROTOCOLS)
+    p.add_argument("--level", type=int, default=1,
+                   help="depth of the node the cue names (1: the root's children; default 1)")
     p.add_argument("--gains", default="0,0.5,1,1.5,2,4", help="comma-separated gains (default 0,0.5,1,1.5,2,4)")
     p.add_argument("--reliability", type=float, default=0.8,
                    help="noisy-cue: probability that the cue names the true group (default 0.8)")
@@ -47,21 +50,34 @@ def run(args: argparse.Namespace) -> int:
         raise CondnetError(f"--limit must be at least 1 (test images to use), got {args.limit}")
     check_plot_path(args.plot, args.force, reading=[args.path])
     model, config = load_hnn(args.path, args.device)
+    depth = model.hierarchy.depth()
+    if not 1 <= args.level <= depth:
+        raise CondnetError(f"--level must be in 1..{depth} (the depth of this model's class tree), got {args.level}")
     data = load_data(config.data)
     test = data.test if model.classes is None else images_of(data.test, model.classes)  # an expert: its classes
     if args.limit is not None:
         test = test.subset(torch.arange(min(args.limit, len(test))))
     sweep = attention_sweep(model, make_batcher(test, config.data, data.info, training=False), args.protocol,
-                            gains, args.reliability, args.seed)
+                            gains, args.reliability, args.seed, args.level)
     if args.plot:
         plot_sweeps([sweep], args.plot, f"{config.model['name']}: {args.protocol}")
     if args.json:
         print_json({"path": args.path, **sweep.as_dict()})
     else:
-        extra = f", reliability {sweep.reliability} ({sweep.cue_correct:.1f}% of cues right)" \
-            if sweep.reliability is not None else ""
-        print(f"{args.protocol} on {sweep.n} test images ({sweep.cued} with a group cue{extra})")
-        print(f"  no signal   accuracy {sweep.no_signal_accuracy:.2f}%")
-        for gain, accuracy in zip(sweep.gains, sweep.accuracy):
-            print(f"  gain {gain:<6g} accuracy {accuracy:.2f}%  ({accuracy - sweep.no_signal_accuracy:+.2f})")
+        print(describe(sweep))
     return 0
+
+
+def describe(sweep: Sweep) -> str:
+    """The sweep as text: no signal and the cued node's expert, then one row per gain."""
+    extra = f", reliability {sweep.reliability} ({sweep.cue_correct:.1f}% of cues right)" \
+        if sweep.reliability is not None else ""
+    lines = [f"{sweep.protocol} at level {sweep.level} ({', '.join(sweep.groups)}) on {sweep.n} test images{extra}",
+             f"  no signal                 {sweep.no_signal_accuracy:.2f}%",
+             f"  cued node's expert        {sweep.ceiling_accuracy:.2f}%  "
+             f"({sweep.ceiling_accuracy - sweep.no_signal_accuracy:+.2f})",
+             f"  gain    {'features (' + sweep.feature_mode + ')':<22} evidence prior"]
+    for gain, features, evidence in zip(sweep.gains, sweep.accuracy, sweep.evidence_accuracy, strict=True):
+        lines.append(f"  {gain:<6g}  {features:.2f}% ({features - sweep.no_signal_accuracy:+.2f}){'':<7} "
+                     f"{evidence:.2f}% ({evidence - sweep.no_signal_accuracy:+.2f})")
+    return "\n".join(lines)
