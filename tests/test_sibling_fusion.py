@@ -135,3 +135,17 @@ def test_fused_hnn_is_for_inference_only():
     assert isinstance(fused, FusedHNN) and not fused.training
     with pytest.raises(CondnetError, match="inference only"):
         fused.train()
+
+
+def test_onnx_plans_use_no_block_diagonal_weights():
+    """For onnxruntime the planner fuses only siblings that need no block-diagonal weight: ResNet-20's
+    level 2 (tops at 13 channels, six classes at 3) becomes tops alone plus the six as one grouped step."""
+    hnn = randomised(build_registered("hnn_resnet20_fmnist"))
+    eager = FusedHNN(exportable_copy(hnn), measure=False)
+    onnx = FusedHNN(exportable_copy(hnn), measure=False, block_diagonal=False)
+    assert [len(s["outputs"]) for s in eager.plan] == [3, 7, 10]
+    assert sorted(len(s["outputs"]) for s in onnx.plan) == [1, 1, 1, 1, 6, 10]
+    x = images(hnn)
+    with torch.no_grad():
+        assert close(onnx(x), hnn(x))
+    assert not any(getattr(m, "ran_block_diagonal", False) for m in onnx.modules())

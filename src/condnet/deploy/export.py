@@ -81,10 +81,13 @@ def _quiet_exporter() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def export_program(model: nn.Module, example: torch.Tensor) -> torch.export.ExportedProgram:
-    """torch.export of the exportable copy of ``model`` with a dynamic batch dimension."""
+def export_program(
+    model: nn.Module, example: torch.Tensor, runtime: str = "eager"
+) -> torch.export.ExportedProgram:
+    """torch.export of the inference copy of ``model`` (planned for ``runtime``) with a dynamic batch
+    dimension."""
     check_exportable(model)
-    forward = ExportForward(inference_copy(model)).eval()
+    forward = ExportForward(inference_copy(model, runtime)).eval()
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     try:
         with torch.no_grad(), _quiet_exporter():
@@ -146,7 +149,8 @@ def export_model(
     the file appears only if every batch agrees within ``TOLERANCE``."""
     model = model.eval()
     out = Path(out)
-    program = export_program(model, images[0][:2] if len(images[0]) >= 2 else torch.cat([images[0]] * 2))
+    example = images[0][:2] if len(images[0]) >= 2 else torch.cat([images[0]] * 2)
+    program = export_program(model, example, "onnx" if fmt == "onnx" else "eager")
     routed = hasattr(model, "sample_macs")
     with atomic_path(out, suffix=f".{fmt}") as tmp:  # torch.export.load wants a name ending in .pt2
         if fmt == "onnx":

@@ -77,7 +77,7 @@ class FusedStep(nn.Module):
 class FusedHNN(nn.Module):
     """Inference-only HNN (or expert) with fused siblings; build it from an eval HNN without BatchNorm."""
 
-    def __init__(self, hnn: HNN, measure: bool = True, seed: int = 0) -> None:
+    def __init__(self, hnn: HNN, measure: bool = True, block_diagonal: bool = True, seed: int = 0) -> None:
         super().__init__()
         self.output_classes, self.class_names = hnn.output_classes, hnn.class_names
         self.root = hnn.hierarchy.root.name
@@ -91,9 +91,11 @@ class FusedHNN(nn.Module):
             steps: list[FusedStep] = []
             for level in sorted({s.level for s in hnn.segments}):
                 segs = [s for s in hnn.segments if s.level == level]
-                fused, separate = _plan_level(hnn, segs, seen), _one_by_one(hnn, segs, seen)
-                slower = measure and _added_time(fused, separate, segs, seen) > SLOWER_BY * whole
-                steps += separate if slower else fused
+                plans = [_plan_level(hnn, segs, seen, by_width) for by_width in (False, True)]
+                if not block_diagonal and _runs_block_diagonal(plans[0]):
+                    plans = plans[1:]
+                plans.append(_one_by_one(hnn, segs, seen))
+                steps += _chosen(plans, segs, seen, SLOWER_BY * whole) if measure else plans[0]
         self.steps = nn.ModuleList(steps)
         self.plan = [{"inputs": s.inputs, "outputs": s.outputs} for s in steps]
         leaves = [hnn.hierarchy.class_names[c] for c in self.output_classes]
@@ -168,13 +170,14 @@ def _fused_step(hnn: HNN, segs: list[Segment], seen: dict, shared: bool) -> Fuse
     return _checked(FusedStep(sources, [s.node for s in segs], sizes, module), segs, seen)
 
 
-def _plan_level(hnn: HNN, segs: list[Segment], seen: dict) -> list[FusedStep]:
-    """One step per set of segments of one structure: parents' outputs read once where that checks out,
-    else each segment's input of its own (a residual block adding its input needs that), else one by
-    one."""
+def _plan_level(hnn: HNN, segs: list[Segment], seen: dict, by_width: bool = False) -> list[FusedStep]:
+    """One step per set of segments of one structure (and, ``by_width``, one output width: no block-diagonal
+    weights): parents' outputs read once where that checks out, else each segment's input of its own (a
+    residual block adding its input needs that), else one by one."""
     groups: dict[tuple, list[Segment]] = {}
     for seg in segs:
-        groups.setdefault(_structure(hnn.blocks[seg.key]), []).append(seg)
+        width = seen[seg.key][1].shape[1] if by_width else None
+        groups.setdefault((_structure(hnn.blocks[seg.key]), width), []).append(seg)
     steps = []
     for members in groups.values():
         for shared in (True, False) if len(members) > 1 else ():
@@ -186,6 +189,11 @@ def _plan_level(hnn: HNN, segs: list[Segment], seen: dict) -> list[FusedStep]:
         else:
             steps += _one_by_one(hnn, members, seen)
     return steps
+
+
+def _runs_block_diagonal(plan: list[FusedStep]) -> bool:
+    """Whether a plan's check ran a block-diagonal weight (siblings of different widths in one kernel)."""
+    return any(getattr(m, "ran_block_diagonal", False) for step in plan for m in step.modules())
 
 
 def _one_by_one(hnn: HNN, segs: list[Segment], seen: dict) -> list[FusedStep]:
@@ -203,15 +211,20 @@ def _median_seconds(*calls: Callable[[], object], rounds: int = 7) -> list[float
     return [statistics.median(spent[1:]) for spent in times]
 
 
-def _added_time(fused: list[FusedStep], separate: list[FusedStep], segs: list[Segment], seen: dict) -> float:
-    """Seconds a level's fused steps take beyond its segments one by one, on the recorded features."""
-    if len(fused) == len(separate):
-        return 0.0
+def _chosen(plans: list[list[FusedStep]], segs: list[Segment], seen: dict, slack: float) -> list[FusedStep]:
+    """Of a level's plans, the one with the fewest steps among those within ``slack`` seconds of the
+    fastest, timed interleaved on the recorded features."""
+    distinct = list({tuple(tuple(step.outputs) for step in plan): plan for plan in plans}.values())
+    if len(distinct) == 1:
+        return distinct[0]
     store = {seg.source: (seen[seg.key][0], 0, seen[seg.key][0].shape[1]) for seg in segs}
 
-    def run(plan: list[FusedStep]) -> None:
-        for step in plan:
-            step(dict(store))
+    def runner(plan: list[FusedStep]) -> Callable[[], None]:
+        def run() -> None:
+            for step in plan:
+                step(dict(store))
+        return run
 
-    fused_time, separate_time = _median_seconds(lambda: run(fused), lambda: run(separate))
-    return fused_time - separate_time
+    times = _median_seconds(*(runner(plan) for plan in distinct))
+    fast = [plan for plan, spent in zip(distinct, times, strict=True) if spent <= min(times) + slack]
+    return min(fast, key=len)

@@ -62,6 +62,7 @@ class _Packed(nn.Module):
             consistent &= blocks.setdefault(block, size) == size
         consistent &= sorted(blocks) == list(range(len(blocks)))
         self.members, self.member_total = len(mapping), sum(in_sizes)
+        self.ran_block_diagonal = False
         self.identity = list(mapping) == list(range(len(mapping))) or not consistent
         self.source_total = sum(blocks.values()) if not self.identity else self.member_total
         starts = [sum(blocks[j] for j in range(b)) for b in range(len(blocks))] if consistent else []
@@ -119,7 +120,8 @@ class PackedConv2d(_Packed):
         equal = len({w.shape for w in weights}) == 1
         bias = None if first.bias is None else torch.cat([c.bias.detach() for c in convs])
         self.register_buffer("bias", bias)
-        if depthwise or equal:
+        self.block_diagonal = not (depthwise or equal)
+        if not self.block_diagonal:
             self.groups = sum(c.groups for c in convs)
             self.register_buffer("weight", torch.cat(weights))
         else:
@@ -133,20 +135,27 @@ class PackedConv2d(_Packed):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.source_weight is not None and self.source_aligned(x):
             return F.conv2d(x, self.source_weight, self.bias, self.stride, self.padding, self.dilation)
+        if self.block_diagonal:
+            self.ran_block_diagonal = True  # read by the planner, which may avoid such weights
         return F.conv2d(self.member_aligned(x), self.weight, self.bias, self.stride, self.padding,
                         self.dilation, self.groups)
 
 
 class PackedLinear(_Packed):
-    """Linear layers run as one matrix product with a block-structured weight."""
+    """Linear layers run as one: a grouped product (a 1-wide grouped convolution) when the members have
+    equal widths, else one matrix product with a block-diagonal weight."""
 
     def __init__(self, linears: Sequence[nn.Linear], mapping: Sequence[int]) -> None:
         super().__init__([m.in_features for m in linears], mapping)
         if any(type(m) is not nn.Linear or (m.bias is None) != (linears[0].bias is None) for m in linears):
             raise NotFusable("linear layers with and without bias")
         weights = [m.weight.detach() for m in linears]
-        self.register_buffer("weight", _block_matrix(weights, _member_columns([w.shape[1] for w in weights]),
-                                                     self.member_total))
+        self.block_diagonal = len({w.shape for w in weights}) > 1
+        if self.block_diagonal:
+            columns = _member_columns([w.shape[1] for w in weights])
+            self.register_buffer("weight", _block_matrix(weights, columns, self.member_total))
+        else:
+            self.register_buffer("weight", torch.cat(weights).unsqueeze(-1))  # [members * out, in, 1]
         self.register_buffer("source_weight", None if self.identity else
                              _block_matrix(weights, self.block_starts, self.source_total))
         self.register_buffer("bias", None if linears[0].bias is None else
@@ -155,8 +164,12 @@ class PackedLinear(_Packed):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2:
             raise NotFusable("fused linear layers take [batch, features] inputs")
-        direct = self.source_weight is not None and self.source_aligned(x)
-        return F.linear(x, self.source_weight if direct else self.weight, self.bias)
+        if self.source_weight is not None and self.source_aligned(x):
+            return F.linear(x, self.source_weight, self.bias)
+        if self.block_diagonal:
+            self.ran_block_diagonal = True
+            return F.linear(x, self.weight, self.bias)
+        return F.conv1d(x.unsqueeze(-1), self.weight, self.bias, groups=self.members).squeeze(-1)
 
 
 class PackedAffine(_Packed):
