@@ -40,23 +40,28 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 
 def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Accuracy against MACs per sample; ``points`` have label, macs, accuracy and kind (see KIND_STYLE).
-    Squares mark baselines."""
+    """Accuracy against MACs per sample; ``points`` have label, macs, accuracy, kind (see KIND_STYLE) and
+    optionally accuracy_std (an error bar of one std). Squares mark baselines."""
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
     models = [p for p in points if p["kind"] != "expert"]  # experts solve easier tasks: not on the front
     colors = plt.get_cmap("tab10")
     for i, p in enumerate(models):  # one legend entry per model: labels beside close points would collide
         marker, _ = KIND_STYLE[p["kind"]]
+        std = p.get("accuracy_std")
         ax.scatter(p["macs"] / 1e6, p["accuracy"], marker=marker, color=colors(i), s=70, zorder=3,
-                   edgecolors="black", linewidths=0.5, label=f"{p['label']} ({p['kind']})")
+                   edgecolors="black", linewidths=0.5,
+                   label=f"{p['label']} ({p['kind']}{', mean ± std over seeds' if std is not None else ''})")
+        if std is not None:
+            ax.errorbar(p["macs"] / 1e6, p["accuracy"], yerr=std, color=colors(i), capsize=4,
+                        linewidth=1, zorder=2)
     experts = [p for p in points if p["kind"] == "expert"]
     if experts:
         marker, color = KIND_STYLE["expert"]
         ax.scatter([p["macs"] / 1e6 for p in experts], [p["accuracy"] for p in experts], marker=marker,
                    color=color, s=30, zorder=3, label="cutout experts (on their classes)")
         for p in experts:
-            ax.annotate(p["label"], (p["macs"] / 1e6, p["accuracy"]), textcoords="offset points", xytext=(5, 3),
-                        fontsize=7, color="dimgray")
+            ax.annotate(p["label"], (p["macs"] / 1e6, p["accuracy"]), textcoords="offset points",
+                        xytext=(5, 3), fontsize=7, color="dimgray")
     front = [models[i] for i in pareto_front([(p["macs"], p["accuracy"]) for p in models])]
     ax.plot([p["macs"] / 1e6 for p in front], [p["accuracy"] for p in front], color="black",
             linewidth=0.8, linestyle=":", label="Pareto front (full models)", zorder=2)
@@ -74,7 +79,8 @@ def plot_savings(experts: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Per expert (dicts with label, reduction_vs_full and reduction_vs_backbone), the parameter and MAC
     reductions (%) against the full HNN and the plain backbone."""
     labels = [e["label"] for e in experts]
-    series = [("params vs full HNN", "reduction_vs_full", "params"), ("MACs vs full HNN", "reduction_vs_full", "macs"),
+    series = [("params vs full HNN", "reduction_vs_full", "params"),
+              ("MACs vs full HNN", "reduction_vs_full", "macs"),
               ("params vs backbone", "reduction_vs_backbone", "params"),
               ("MACs vs backbone", "reduction_vs_backbone", "macs")]
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(experts) + 1.5))
@@ -137,7 +143,8 @@ def plot_tree(tree: dict[str, Any], path: str | Path, title: str = "") -> Path:
         leaf = not node.get("children")
         text = f"{name}\n{node['params'] / 1e3:,.1f}K params\n{node['macs'] / 1e6:,.2f}M MACs"
         ax.text(x, y, text, ha="center", va="center", fontsize=7, zorder=2,
-                bbox={"boxstyle": "round", "facecolor": "#fde8c8" if leaf else "#d6e6f5", "edgecolor": "gray"})
+                bbox={"boxstyle": "round", "facecolor": "#fde8c8" if leaf else "#d6e6f5",
+                      "edgecolor": "gray"})
     ax.set_xlim(-0.7, width - 0.3)
     ax.set_ylim(-depth + 0.4, 0.6)
     ax.axis("off")

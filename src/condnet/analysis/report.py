@@ -2,7 +2,8 @@
 written as a Markdown report with PNG figures.
 
 ``analyse_run`` returns a plain dict per run (cached by the demo); ``write_report`` turns a list of them
-into ``report.md`` and the figures. ``condnet report`` and ``condnet demo`` both use them.
+into ``report.md`` and the figures. ``condnet report`` and ``condnet demo`` both use them. A directory of
+runs of one config (``condnet seeds --out``) is one model: mean ± std of its test accuracy, an error bar.
 """
 
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from condnet.analysis.evaluation import evaluate_path
 from condnet.analysis.experts import expert_report, group_experts
 from condnet.analysis.figures import plot_pareto, plot_savings, plot_tree
 from condnet.analysis.routes import RouteStats, plot_routes, routes_of_run
+from condnet.analysis.seeds import compare, is_seeds_dir, model_runs
 from condnet.analysis.tree_costs import node_cost_tree
 from condnet.files import write_text_atomic
 from condnet.models.cigt import CIGTNet
@@ -46,8 +48,13 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
 
     All runs: ``condnet eval --json``'s figures on the test split. HNNs: expert reports (``experts``, by
     default :func:`demo_experts`), attention sweeps for every protocol and the per-node cost tree.
-    Routed CIGTs: routing statistics.
+    Routed CIGTs: routing statistics. A directory of runs (:func:`~condnet.analysis.seeds.is_seeds_dir`)
+    is analysed through its first run, with ``seeds`` holding every run's test accuracy statistics.
     """
+    if is_seeds_dir(path):
+        runs = model_runs(path, label)
+        first = analyse_run(runs.paths[0], runs.label, experts, gains, reliability, device)
+        return {**first, "name": Path(path).name, "path": str(path), "seeds": compare([runs])["models"][0]}
     loaded = load_model(path, device)
     result: dict[str, Any] = {"name": Path(path).name, "label": label or Path(path).name, "path": str(path),
                               "kind": run_kind(loaded.model, loaded.config.model),
@@ -57,8 +64,8 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
         data = load_data(loaded.config.data)
         batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
         chosen = experts if experts is not None else demo_experts(model)
-        result["experts"] = [{"label": ", ".join(classes), **expert_report(model, list(classes), data.test, batches)}
-                             for classes in chosen]
+        result["experts"] = [{"label": ", ".join(classes), **expert_report(model, list(classes), data.test,
+                                                                            batches)} for classes in chosen]
         result["attention"] = [attention_sweep(model, batches, protocol, gains, reliability).as_dict()
                                for protocol in PROTOCOLS]
         result["tree"] = node_cost_tree(model)
@@ -78,15 +85,25 @@ def _m(macs: float) -> str:
     return f"{macs / 1e6:,.2f} M"
 
 
+def accuracy_of(run: dict[str, Any]) -> tuple[float, float | None]:
+    """A run's test accuracy and, for a model with several seeds, the mean and sample std over them."""
+    seeds = run.get("seeds")
+    if seeds is None or seeds["n"] < 2:
+        return run["eval"]["accuracy"], None
+    return seeds["test_accuracy"]["mean"], seeds["test_accuracy"]["std"]
+
+
 def models_table(runs: Sequence[dict[str, Any]]) -> str:
-    """The main table: every run's test accuracy, MACs per sample and parameters."""
+    """The main table: every run's test accuracy (mean ± std over seeds), MACs per sample and parameters."""
     reference = max(r["eval"]["macs_per_sample"] for r in runs)
     rows = []
     for r in runs:
         ev = r["eval"]
         macs = ev.get("macs", {})
         spread = f" ({_m(macs['min'])}–{_m(macs['max'])})" if macs and macs["min"] != macs["max"] else ""
-        rows.append([r["label"], ev["model"], r["kind"], f"{ev['accuracy']:.2f}", _m(ev["macs_per_sample"]) + spread,
+        accuracy, std = accuracy_of(r)
+        shown = f"{accuracy:.2f}" if std is None else f"{accuracy:.2f} ± {std:.2f} ({r['seeds']['n']} seeds)"
+        rows.append([r["label"], ev["model"], r["kind"], shown, _m(ev["macs_per_sample"]) + spread,
                      f"{100 * ev['macs_per_sample'] / reference:.1f}%", f"{ev['params']:,}"])
     return _table(["run", "model", "kind", "test accuracy (%)", "MACs/sample (min–max)", "MACs vs largest",
                    "params"], rows)
@@ -97,7 +114,8 @@ def experts_table(run: dict[str, Any]) -> str:
     for e in run["experts"]:
         rows.append([e["label"], f"{e['expert']['params']:,}", _m(e["expert"]["macs"]),
                      f"{e['reduction_vs_full']['params']:.1f}% / {e['reduction_vs_full']['macs']:.1f}%",
-                     f"{e['reduction_vs_backbone']['params']:.1f}% / {e['reduction_vs_backbone']['macs']:.1f}%",
+                     f"{e['reduction_vs_backbone']['params']:.1f}% / "
+                     f"{e['reduction_vs_backbone']['macs']:.1f}%",
                      f"{e['expert_accuracy']:.2f}", f"{e['full_accuracy']:.2f}", e["n"]])
     return _table(["expert", "params", "MACs/sample", "saved vs full HNN (params / MACs)",
                    "saved vs backbone (params / MACs)", "expert accuracy (%)", "full HNN on same images (%)",
@@ -105,10 +123,13 @@ def experts_table(run: dict[str, Any]) -> str:
 
 
 def attention_table(run: dict[str, Any]) -> str:
+    """Per protocol: no signal, the cued node's expert, and per gain feature attention / evidence prior."""
     sweeps = run["attention"]
-    header = ["protocol", "no signal"] + [f"gain {g:g}" for g in sweeps[0]["gains"]]
+    header = ["protocol", "no signal", "cued node's expert"] + [f"gain {g:g}" for g in sweeps[0]["gains"]]
     rows = [[s["protocol"] + (f" (p={s['reliability']})" if s["reliability"] is not None else ""),
-             f"{s['no_signal_accuracy']:.2f}"] + [f"{a:.2f}" for a in s["accuracy"]] for s in sweeps]
+             f"{s['no_signal_accuracy']:.2f}", f"{s['ceiling_accuracy']:.2f}"]
+            + [f"{a:.2f} / {e:.2f}" for a, e in zip(s["accuracy"], s["evidence_accuracy"], strict=True)]
+            for s in sweeps]
     return _table(header, rows)
 
 
@@ -120,7 +141,8 @@ def routes_table(runs: Sequence[dict[str, Any]]) -> str:
 
 def path_table(run: dict[str, Any]) -> str:
     stats = run["routes"]
-    rows = [[name] + counts for name, counts in zip(stats["class_names"], stats["path_counts_by_class"])]
+    rows = [[name] + counts for name, counts in zip(stats["class_names"], stats["path_counts_by_class"],
+                                                          strict=True)]
     return _table(["class"] + [f"path {p}" for p in stats["path_names"]], rows)
 
 
@@ -144,8 +166,8 @@ def speed_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def pareto_points(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    points = [{"label": r["label"], "macs": r["eval"]["macs_per_sample"], "accuracy": r["eval"]["accuracy"],
-               "kind": r["kind"]} for r in runs]
+    points = [{"label": r["label"], "macs": r["eval"]["macs_per_sample"], "accuracy": accuracy_of(r)[0],
+               "accuracy_std": accuracy_of(r)[1], "kind": r["kind"]} for r in runs]
     for r in runs:
         points += [{"label": e["label"], "macs": e["expert"]["macs"],
                     "accuracy": e["expert_accuracy"], "kind": "expert"} for e in r.get("experts", [])]
@@ -158,20 +180,28 @@ def write_report(runs: Sequence[dict[str, Any]], out: str | Path, title: str = "
     when given, :func:`~condnet.analysis.speed.speed_of_runs` timings."""
     out = Path(out)
     figures = out / "figures"
-    parts = [f"# {title}", "", ("All accuracies are on the test split, models selected on the validation split. "
-             "MACs per sample count convolutions, linear layers and matrix products that actually ran "
-             "(routers and heads included; BatchNorm, activations and pooling not counted)."), "",
-             "## Models", "", models_table(runs), "",
-             f"![accuracy against MACs]({plot_pareto(pareto_points(runs), figures / 'pareto.png').relative_to(out)})",
+    seeds_note = (" A model with several seeds shows the mean ± sample std of their test accuracies (error "
+                  "bars in the figure); its other numbers are those of its first seed."
+                  if any(accuracy_of(r)[1] is not None for r in runs) else "")
+    pareto = plot_pareto(pareto_points(runs), figures / "pareto.png").relative_to(out)
+    parts = [f"# {title}", "", ("All accuracies are on the test split, models selected on the validation "
+             "split. MACs per sample count convolutions, linear layers and matrix products that actually ran "
+             "(routers and heads included; BatchNorm, activations and pooling not counted)."
+             + seeds_note), "",
+             "## Models", "", models_table(runs), "", f"![accuracy against MACs]({pareto})",
              "", "Experts are scored on the test images of their own classes (argmax over their classes)."]
     for r in runs:
         if "experts" in r:
             name, label = r["name"], r["label"]
+            savings = plot_savings(r["experts"], figures / f"savings_{name}.png").relative_to(out)
             parts += ["", f"## Cutout experts of {label}", "", experts_table(r), "",
-                      f"![expert savings]({plot_savings(r['experts'], figures / f'savings_{name}.png').relative_to(out)})",
-                      "", f"## Top-down attention on {label}", "",
-                      ("Cues come from each test image's true group (never its class); the noisy cue names the "
-                      "true group with probability p and another group otherwise."), "", attention_table(r), ""]
+                      f"![expert savings]({savings})", "", f"## Top-down attention on {label}", "",
+                      ("Cues name a node of the tree's first level (clothing, footwear, Bag for "
+                       "Fashion-MNIST): the image's own node, or for the noisy cue another node with "
+                       "probability 1 - p. Per gain: feature attention / the evidence prior (a baseline); "
+                       "the cued node's expert is the ceiling (`condnet attend --level` for other levels)."),
+                      "",
+                      attention_table(r), ""]
             sweeps = [Sweep(**s) for s in r["attention"]]
             plot_sweeps(sweeps, figures / f"attention_{name}.png", title=f"top-down attention: {label}")
             parts += [f"![attention curves](figures/attention_{name}.png)", "",
@@ -181,7 +211,8 @@ def write_report(runs: Sequence[dict[str, Any]], out: str | Path, title: str = "
     if routed:
         parts += ["", "## CIGT routing", "", routes_table(routed)]
         for r in routed:
-            image = plot_routes(RouteStats(**r["routes"]), figures / f"routes_{r['name']}.png").relative_to(out)
+            image = plot_routes(RouteStats(**r["routes"]),
+                                figures / f"routes_{r['name']}.png").relative_to(out)
             parts += ["", f"### {r['label']}: test images per class and leaf path", "", path_table(r), "",
                       f"![routes of {r['name']}]({image})"]
     if speed:

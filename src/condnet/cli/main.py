@@ -6,6 +6,7 @@ import sys
 from condnet.cli import (
     attend_cmd,
     bench_cmd,
+    compare_cmd,
     cost_cmd,
     cutout_cmd,
     demo_cmd,
@@ -15,12 +16,13 @@ from condnet.cli import (
     models_cmd,
     report_cmd,
     routes_cmd,
+    seeds_cmd,
     train_cmd,
 )
 from condnet.errors import CondnetError
 
-COMMANDS = (train_cmd, eval_cmd, cost_cmd, models_cmd, hierarchy_cmd, cutout_cmd, attend_cmd, routes_cmd, demo_cmd,
-            report_cmd, export_cmd, bench_cmd)
+COMMANDS = (train_cmd, seeds_cmd, compare_cmd, eval_cmd, cost_cmd, models_cmd, hierarchy_cmd, cutout_cmd,
+            attend_cmd, routes_cmd, demo_cmd, report_cmd, export_cmd, bench_cmd)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -50,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as exc:  # the file system refused (disk full, permissions, a path that vanished)
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"condnet {args.command}: error: cannot read or write{where}: {exc.strerror or exc}; free space or "
-              "fix the path and permissions, then run the command again", file=sys.stderr)
+        print(f"condnet {args.command}: error: cannot read or write{where}: {exc.strerror or exc}; free "
+              "space or fix the path and permissions, then run the command again", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"condnet {args.command}: interrupted", file=sys.stderr)

@@ -1,0 +1,144 @@
+"""Runs of one model over several seeds: finding them, and the statistics that compare models.
+
+A model is one run directory (one sample) or a directory of run directories of one config apart from
+``train.seed`` (what ``condnet seeds`` writes). Test accuracy is summarised by mean, sample standard
+deviation (ddof=1), min and max; two models are compared with Welch's t-test (unequal variances).
+"""
+
+import math
+import re
+import statistics
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from scipy import stats
+
+from condnet.errors import RunDirError
+from condnet.train.rundir import RunDir
+
+SUMMARY_KEYS = ("test_accuracy", "macs_per_sample", "params")
+
+
+@dataclass(frozen=True)
+class Stats:
+    """n, mean, sample standard deviation (None for one value), min and max of a sample."""
+
+    n: int
+    mean: float
+    std: float | None
+    min: float
+    max: float
+
+
+def summarise(values: Sequence[float]) -> Stats:
+    """The :class:`Stats` of a non-empty sample."""
+    if not values:
+        raise ValueError("summarise needs at least one value")
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return Stats(len(values), statistics.fmean(values), std, min(values), max(values))
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test between two samples; None when either has fewer than two values
+    or the test is undefined (both samples constant and equal)."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    with warnings.catch_warnings():  # scipy warns of precision loss for (nearly) constant samples
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return None if math.isnan(p) else p
+
+
+def config_differences(a: dict[str, Any], b: dict[str, Any], ignore: Iterable[str] = ()) -> list[str]:
+    """The ``section.key`` names (or whole sections) in which two config mappings differ."""
+    ignored, differing = set(ignore), []
+    for section in dict.fromkeys([*a, *b]):
+        x, y = a.get(section), b.get(section)
+        if not (isinstance(x, dict) and isinstance(y, dict)):
+            if x != y:
+                differing.append(section)
+            continue
+        keys = (f"{section}.{k}" for k in dict.fromkeys([*x, *y]) if x.get(k) != y.get(k))
+        differing += [key for key in keys if key not in ignored]
+    return differing
+
+
+def _natural_key(path: Path) -> list[Any]:
+    """seed-2 before seed-10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def is_seeds_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a directory of runs rather than a run directory itself."""
+    return Path(path).is_dir() and not RunDir(path).exists()
+
+
+def finished_runs(path: str | Path) -> list[Path]:
+    """The finished runs ``path`` stands for: itself if it is a run directory, else its subdirectories that
+    hold a finished run (summary.json), in natural order."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunDirError(f"{path} is not a directory; pass a run directory or a directory of runs "
+                          "(condnet seeds --out)")
+    if not is_seeds_dir(path):
+        RunDir(path).read_summary()  # says how to finish an unfinished run
+        return [path]
+    runs = sorted((p for p in path.iterdir() if p.is_dir() and RunDir(p).summary.exists()), key=_natural_key)
+    if not runs:
+        raise RunDirError(f"{path} holds no finished run (no summary.json in it or its subdirectories); "
+                          "pass a run directory or a directory made by condnet seeds")
+    return runs
+
+
+def _checked_summary(run: RunDir) -> dict[str, Any]:
+    summary = run.read_summary()
+    for key in SUMMARY_KEYS:
+        value = summary.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise RunDirError(f"{run.summary} has no numeric {key}; it is damaged: restore it or train the "
+                              "run again")
+    return summary
+
+
+@dataclass(frozen=True)
+class ModelRuns:
+    """One model's finished runs (one per seed) and their summaries."""
+
+    label: str
+    paths: list[Path]
+    summaries: list[dict[str, Any]]
+
+    def values(self, key: str) -> list[float]:
+        return [float(s[key]) for s in self.summaries]
+
+
+def load_runs(paths: Sequence[Path], label: str) -> ModelRuns:
+    """Finished runs of one model, refused if their configs differ in anything but ``train.seed``."""
+    configs = [RunDir(p).read_config() for p in paths]
+    for other, config in zip(paths[1:], configs[1:], strict=True):
+        differing = config_differences(configs[0], config, ignore={"train.seed"})
+        if differing:
+            raise RunDirError(f"{other} differs from {paths[0]} in {differing[0]}; the runs of one model "
+                              "must differ only in train.seed: pass them as separate arguments")
+    return ModelRuns(label, list(paths), [_checked_summary(RunDir(p)) for p in paths])
+
+
+def model_runs(path: str | Path, label: str | None = None) -> ModelRuns:
+    """The model at ``path`` (see :func:`finished_runs`); ``label`` defaults to the directory name."""
+    return load_runs(finished_runs(path), label or Path(path).resolve().name)
+
+
+def compare(models: Sequence[ModelRuns]) -> dict[str, Any]:
+    """Per model: its runs, n, test accuracy statistics, mean MACs per sample and params; Welch's t-test
+    p-value of test accuracy for every pair of models (None where a model has fewer than two runs)."""
+    rows = [{"label": m.label, "runs": [str(p) for p in m.paths], "n": len(m.paths),
+             "test_accuracy": asdict(summarise(m.values("test_accuracy"))),
+             "macs_per_sample": statistics.fmean(m.values("macs_per_sample")),
+             "params": m.summaries[0]["params"]} for m in models]
+    pairs = [{"a": a.label, "b": b.label, "p": welch_p(a.values("test_accuracy"), b.values("test_accuracy"))}
+             for a, b in combinations(models, 2)]
+    return {"models": rows, "welch_p": pairs}
