@@ -46,4 +46,4 @@ def _plain_factory(spec_fn: Callable[..., BackboneSpec]) -> Callable[..., nn.Mod
 
 
 for _name, (_spec_fn, _fixed, _description) in BACKBONES.items():
-    register_model(_name, _plain_factory(_spec_fn), _description, **_fixed)
+    register_model(_name, _plain_factory(_spec_fn), _description, "backbone", **_fixed)

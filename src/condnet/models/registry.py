@@ -1,10 +1,12 @@
-"""One registry for every model: ``create_model(name, **cfg)`` and ``list_models()``.
+"""One registry for every model: ``create_model(name, **cfg)`` and ``list_models(pattern)``.
 
 Each entry is a factory whose keyword arguments are the model's config keys; a config with a key the
 factory does not take is an error naming the valid keys. The created module remembers its resolved
-config in ``model.condnet_config`` so that checkpoints can rebuild it.
+config in ``model.condnet_config`` so that checkpoints can rebuild it. Every entry has a family
+(``FAMILIES``): what kind of network it builds.
 """
 
+import fnmatch
 import inspect
 import math
 from collections.abc import Callable
@@ -15,14 +17,17 @@ from torch import nn
 
 from condnet.errors import ConfigError
 
+FAMILIES = ("backbone", "hnn", "cigt")
+
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A registered model: its factory, fixed arguments and a one-line description."""
+    """A registered model: its factory, family, fixed arguments and a one-line description."""
 
     name: str
     factory: Callable[..., nn.Module]
     description: str
+    family: str
     fixed: dict[str, Any] = field(default_factory=dict)
 
     def options(self) -> dict[str, Any]:
@@ -34,11 +39,15 @@ class ModelEntry:
 _MODELS: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, factory: Callable[..., nn.Module], description: str, **fixed: Any) -> None:
-    """Register ``factory`` under ``name``; ``fixed`` arguments are not config keys."""
+def register_model(name: str, factory: Callable[..., nn.Module], description: str, family: str,
+                   **fixed: Any) -> None:
+    """Register ``factory`` under ``name`` in ``family`` (one of ``FAMILIES``); ``fixed`` arguments are not
+    config keys."""
     if name in _MODELS:
         raise ValueError(f"model {name!r} registered twice")
-    _MODELS[name] = ModelEntry(name, factory, description, fixed)
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    _MODELS[name] = ModelEntry(name, factory, description, family, fixed)
 
 
 def model_entry(name: str) -> ModelEntry:
@@ -48,9 +57,15 @@ def model_entry(name: str) -> ModelEntry:
     return _MODELS[name]
 
 
-def list_models() -> list[str]:
-    """The names of all registered models, sorted."""
-    return sorted(_MODELS)
+def list_models(pattern: str = "*") -> list[str]:
+    """The names of the registered models matching the shell-style ``pattern`` (``*``, ``?``, ``[...]``),
+    sorted."""
+    return sorted(name for name in _MODELS if fnmatch.fnmatchcase(name, pattern))
+
+
+def option_limit(name: str) -> str:
+    """What a valid value of model option ``name`` is ("" where only the type is checked)."""
+    return OPTION_LIMITS.get(name, (None, ""))[1]
 
 
 _POSITIVE = (lambda v: v > 0, "> 0")
@@ -65,7 +80,8 @@ OPTION_LIMITS = {  # option name -> (test on the value or on every list item, wh
     "input_size": _AT_LEAST_ONE, "num_classes": (lambda v: v >= 2, ">= 2"), "split": _NOT_NEGATIVE,
     "width": _AT_LEAST_ONE, "width_mult": _POSITIVE, "width_floor": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "conv": _AT_LEAST_ONE, "fc": _AT_LEAST_ONE, "path_counts": _AT_LEAST_ONE, "boundaries": _AT_LEAST_ONE,
-    "classes": _NOT_NEGATIVE,
+    "classes": _NOT_NEGATIVE, "cue_fraction": _FRACTION, "cue_reliability": _FRACTION,
+    "cue_inhibit": _FRACTION, "cue_gain_min": _POSITIVE, "cue_gain_max": _POSITIVE,
 }
 ALSO_ACCEPTS = {"hierarchy": dict}  # besides the default's type: an inline tree
 

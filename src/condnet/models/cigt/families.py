@@ -85,7 +85,7 @@ def _register(name: str, description: str, path_fn: Callable[..., list[StageSpec
     options = {"path_counts": [1, 2, 4], "boundaries": None, **dataclasses.asdict(RoutingConfig()), **defaults}
     factory.__signature__ = inspect.Signature(
         [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v) for k, v in options.items()])
-    register_model(name, factory, description)
+    register_model(name, factory, description, "cigt")
 
 
 _LENET = {"in_channels": 1, "input_size": 28, "num_classes": 10}

@@ -67,4 +67,4 @@ ZOO = {
 for _name, (_backbone, _tree, _split, _floor, _defaults) in ZOO.items():
     _source = f"{_tree} hierarchy" if _tree in BUILTIN_TREES else "hierarchy from `condnet hierarchy` (model.hierarchy)"
     register_model(_name, hnn_factory(_backbone, _tree, _split, _floor, **_defaults),
-                   f"HNN on {_backbone}, {_source}, trunk = first {_split} stage(s)")
+                   f"HNN on {_backbone}, {_source}, trunk = first {_split} stage(s)", "hnn")
