@@ -4,9 +4,15 @@ Each entry is a factory whose keyword arguments are the model's config keys; a c
 factory does not take is an error naming the valid keys. The created module remembers its resolved
 config in ``model.condnet_config`` so that checkpoints can rebuild it. Every entry has a family
 (``FAMILIES``): what kind of network it builds.
+
+A name of the form ``package.module:factory`` is an import path: the factory is imported and used like a
+registered one (its keyword arguments are the config keys; its family is its ``condnet_family`` attribute,
+default ``backbone``). Whoever passes the name vouches for the code: a config file, a run directory or a
+Python call. Loading a checkpoint never imports code on its own (``train.loading``).
 """
 
 import fnmatch
+import importlib
 import inspect
 import math
 from collections.abc import Callable
@@ -50,7 +56,29 @@ def register_model(name: str, factory: Callable[..., nn.Module], description: st
     _MODELS[name] = ModelEntry(name, factory, description, family, fixed)
 
 
+def is_import_path(name: str) -> bool:
+    """Whether a model name is an import path (``package.module:factory``) rather than a registered name."""
+    return ":" in name
+
+
+def _imported_entry(name: str) -> ModelEntry:
+    module_name, _, attribute = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"model.name {name!r}: cannot import {module_name!r} ({exc}); install the package "
+                          "or put its directory on PYTHONPATH") from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise ConfigError(f"model.name {name!r}: {module_name} has no callable {attribute!r}")
+    description = (inspect.getdoc(factory) or "a model from user code").splitlines()[0]
+    return ModelEntry(name, factory, description, getattr(factory, "condnet_family", "backbone"))
+
+
 def model_entry(name: str) -> ModelEntry:
+    """The registered model ``name``, or the factory an import path names."""
+    if is_import_path(name):
+        return _imported_entry(name)
     if name not in _MODELS:
         raise ConfigError(f"unknown model {name!r}; run `condnet models` to list them "
                            f"({', '.join(sorted(_MODELS))})")

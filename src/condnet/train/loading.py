@@ -5,9 +5,10 @@ from pathlib import Path
 
 from torch import nn
 
-from condnet.config import RunConfig, parse_config
+from condnet.config import RunConfig, parse_config, read_yaml
 from condnet.devices import resolve_device
 from condnet.errors import CheckpointError, CondnetError
+from condnet.models.registry import is_import_path
 from condnet.train.checkpoint import load_checkpoint
 from condnet.train.rundir import RunDir
 from condnet.train.setup import build_model
@@ -29,8 +30,22 @@ def checkpoint_path(path: str | Path) -> Path:
         run = RunDir(path)
         if run.best.exists():
             return run.best
-        raise CheckpointError(f"{path} holds no checkpoints/best.pt; pass a finished run directory or a .pt file")
+        raise CheckpointError(f"{path} holds no checkpoints/best.pt; pass a finished run directory or a .pt "
+                              "file")
     return path
+
+
+def _check_vouched_for(path: str | Path, file: Path, name: str) -> None:
+    """A model from user code is built only when the run directory the user named (its config.yaml) names
+    the same import path: a checkpoint alone never makes condnet import code."""
+    if not is_import_path(name):
+        return
+    run = Path(path)
+    config = run / "config.yaml"
+    if run.is_dir() and config.is_file() and read_yaml(config).get("model", {}).get("name") == name:
+        return
+    raise CheckpointError(f"{file} holds a model from user code ({name}); condnet imports code only from a "
+                          "config you pass or a run directory you name: load it through its run directory")
 
 
 def load_model(path: str | Path, device: str = "cpu") -> LoadedModel:
@@ -41,7 +56,10 @@ def load_model(path: str | Path, device: str = "cpu") -> LoadedModel:
     state = load_checkpoint(file)
     try:
         config = parse_config(state["config"])
+        _check_vouched_for(path, file, config.model["name"])
         model = build_model(config.model)
+    except CheckpointError:
+        raise
     except CondnetError as exc:
         raise CheckpointError(f"{file} holds a config condnet cannot build ({exc})") from None
     try:

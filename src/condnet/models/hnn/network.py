@@ -53,12 +53,12 @@ class HNN(nn.Module):
 
     def __init__(self, spec: BackboneSpec, hierarchy: Hierarchy, split: int = 1, width_rule: str = "share",
                  width_floor: float = 0.0625, classes: Sequence[int] | None = None,
-                 attention: str = "head", cues: CueTraining = CueTraining()) -> None:
+                 attention: str = "head", cues: CueTraining | None = None) -> None:
         super().__init__()
         attention = ATTENTION_ALIASES.get(attention, attention)
         if attention not in ATTENTION_MODES:
             raise CondnetError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
-        self.attention, self.cues = attention, cues
+        self.attention, self.cues = attention, cues or CueTraining()
         if hierarchy.num_classes != spec.num_classes:
             raise CondnetError(f"the hierarchy has {hierarchy.num_classes} classes, the backbone "
                                f"{spec.num_classes}")
