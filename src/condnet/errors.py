@@ -27,3 +27,13 @@ class CheckpointError(CondnetError):
 
 class RunDirError(CondnetError):
     """A run directory or output file that is in use, already exists, or does not match its run."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (its type's name when it has none), as the reason in a one-line
+    error."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class UnsupportedOpsError(CondnetError):
+    """A strict MAC count met ops that have no MAC rule and are not ignored by convention."""

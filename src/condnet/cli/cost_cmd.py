@@ -8,7 +8,8 @@ from typing import Any
 import torch
 
 from condnet.cli.output import add_device_option, parse_int_list, print_json
-from condnet.cost import RoutedCost, cost_table, count_params, format_table
+from condnet.cost import RoutedCost, cost_rows, count_params, format_table, measure_macs
+from condnet.cost.counter import describe_ops
 from condnet.devices import resolve_device
 from condnet.errors import CondnetError
 from condnet.models import create_model, model_entry
@@ -21,9 +22,11 @@ from condnet.train.summary import cost_summary
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cost", help="parameters and MACs of a registered model or a trained run")
     p.add_argument("target", metavar="MODEL_NAME|RUN_DIR|CHECKPOINT")
-    p.add_argument("--input-shape", metavar="C,H,W", help="input shape for a model name (default: the model's)")
+    p.add_argument("--input-shape", metavar="C,H,W",
+                   help="input shape for a model name (default: the model's)")
     p.add_argument("--depth", type=int, default=2, help="module depth of the table (default 2)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--strict", action="store_true", help="fail if ops without a MAC rule ran (docs/cost.md)")
     add_device_option(p)
     p.set_defaults(func=run)
 
@@ -54,16 +57,19 @@ def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.T
 def run(args: argparse.Namespace) -> int:
     model, x, batches = _model_and_input(args)
     try:
-        rows = cost_table(model, x, args.depth)
+        count = measure_macs(model, x, strict=args.strict)
     except RuntimeError as exc:  # the layers reject the input shape (too small, wrong flatten size)
         raise CondnetError(f"{args.target} cannot run on input shape {','.join(map(str, x.shape[1:]))} "
                            f"({str(exc).splitlines()[0]}); pass an --input-shape the model accepts") from None
+    rows = cost_rows(model, count, args.depth)
     summary = cost_summary(model, batches) if batches is not None else {"macs_per_sample": rows[0].macs}
     result = {"target": args.target, "params": count_params(model), **summary,
-              "input_shape": list(x.shape[1:]), "table": [r.as_dict() for r in rows]}
+              "input_shape": list(x.shape[1:]), "unsupported_ops": dict(count.unsupported_ops),
+              "table": [r.as_dict() for r in rows]}
     if args.json:
         print_json(result)
     else:
         print(format_table(rows))
-        print(f"\nparams {result['params']:,}  MACs/sample {result['macs_per_sample']:,.0f}")
+        print(f"\nunsupported ops: {describe_ops(count.unsupported_ops)}")
+        print(f"params {result['params']:,}  MACs/sample {result['macs_per_sample']:,.0f}")
     return 0

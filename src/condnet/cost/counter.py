@@ -5,17 +5,18 @@ positions included; BatchNorm, activations, pooling, element-wise ops and indexi
 That is exactly half of what ``torch.utils.flop_counter.FlopCounterMode`` reports for the same run.
 
 Counting is done at the torch-function level (the functional calls that ``nn.Conv2d``, ``nn.Linear``,
-``torch.matmul``... make), with formulas written here from the output shape; FlopCounterMode counts at
+``torch.matmul``... make), with the formulas of ``rules`` (from the output shape); FlopCounterMode counts at
 the ATen level with its own formulas, so comparing the two (``flop_counter_macs``) is a real cross-check.
 A hand-written counter is needed because FlopCounterMode attributes FLOPs to module names only as nested
-totals and cannot be told what each sample of a routed batch executed.
+totals and cannot be told what each sample of a routed batch executed. Ops that ran with no rule and are
+not ignored by convention (``ignored``) are reported as unsupported, as fvcore's ``unsupported_ops`` does.
 """
 
-from collections import defaultdict
-from collections.abc import Callable
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from math import prod
 from typing import Any
 
 import torch
@@ -23,53 +24,27 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from condnet.errors import CondnetError
+from condnet.cost.ignored import is_ignored
+from condnet.cost.rules import MacRule, Op, active_rules, op_name
+from condnet.errors import CondnetError, UnsupportedOpsError
+
+Rules = Mapping[Op, MacRule] | None
 
 
-def _conv_macs(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    weight = args[1] if len(args) > 1 else kwargs["weight"]
-    return out.numel() * prod(weight.shape[1:])
-
-
-def _conv_transpose_macs(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    x, weight = args[0], args[1] if len(args) > 1 else kwargs["weight"]
-    return x.numel() * prod(weight.shape[1:])
-
-
-def _linear_macs(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    weight = args[1] if len(args) > 1 else kwargs["weight"]
-    return out.numel() * weight.shape[-1]
-
-
-def _matmul_macs(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    return out.numel() * args[0].shape[-1]
-
-
-def _addmm_macs(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    return out.numel() * args[1].shape[-1]
-
-
-_F = nn.functional
-_RULES: dict[Callable, Callable[[tuple, dict, torch.Tensor], int]] = {
-    _F.conv1d: _conv_macs, _F.conv2d: _conv_macs, _F.conv3d: _conv_macs,
-    _F.conv_transpose1d: _conv_transpose_macs, _F.conv_transpose2d: _conv_transpose_macs,
-    _F.conv_transpose3d: _conv_transpose_macs,
-    _F.linear: _linear_macs,
-    torch.matmul: _matmul_macs, torch.Tensor.matmul: _matmul_macs, torch.Tensor.__matmul__: _matmul_macs,
-    torch.mm: _matmul_macs, torch.Tensor.mm: _matmul_macs, torch.bmm: _matmul_macs, torch.Tensor.bmm: _matmul_macs,
-    torch.mv: _matmul_macs, torch.Tensor.mv: _matmul_macs, torch.dot: _matmul_macs,
-    torch.addmm: _addmm_macs, torch.Tensor.addmm: _addmm_macs, torch.baddbmm: _addmm_macs,
-    torch.Tensor.baddbmm: _addmm_macs,
-}
+def describe_ops(ops: Mapping[str, int]) -> str:
+    """``torch.einsum (2 calls), aten.foo (1 call)``, or ``none``."""
+    return ", ".join(f"{name} ({n} call{'s' * (n != 1)})" for name, n in sorted(ops.items())) or "none"
 
 
 @dataclass
 class MacCount:
-    """MACs of one run: the total, the MACs each module ran itself (by qualified name) and the batch size."""
+    """MACs of one run: the total, the MACs each module ran itself (by qualified name), the batch size and
+    the unsupported ops (name -> calls): ops that ran with no MAC rule and are not ignored by convention."""
 
     total: int = 0
     by_module: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     batch: int = 1
+    unsupported_ops: Counter[str] = field(default_factory=Counter)
 
     @property
     def per_sample(self) -> float:
@@ -81,26 +56,37 @@ class MacCount:
             return self.total
         return sum(v for k, v in self.by_module.items() if k == name or k.startswith(name + "."))
 
+    def check_supported(self) -> None:
+        """Raise :class:`UnsupportedOpsError` if any op ran that has no MAC rule and is not ignored."""
+        if self.unsupported_ops:
+            raise UnsupportedOpsError(f"ops without a MAC rule ran and were not counted: "
+                                      f"{describe_ops(self.unsupported_ops)}; add a rule with condnet.cost."
+                                      "register_mac_rule(op, rule) (docs/cost.md, Adding a MAC rule)")
+
 
 class _MacMode(TorchFunctionMode):
-    def __init__(self, count: MacCount, stack: list[str]) -> None:
+    def __init__(self, count: MacCount, stack: list[str], rules: dict[str, MacRule]) -> None:
         super().__init__()
-        self.count, self.stack = count, stack
+        self.count, self.stack, self.rules = count, stack, rules
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        rule = _RULES.get(func)
+        name = op_name(func)
+        rule = self.rules.get(name)
         if rule is not None:
             macs = rule(args, kwargs, out)
             self.count.total += macs
             self.count.by_module[self.stack[-1] if self.stack else ""] += macs
+        elif not is_ignored(name):
+            self.count.unsupported_ops[name] += 1
         return out
 
 
 @contextmanager
-def counting_macs(model: nn.Module, batch: int = 1):
-    """Context manager yielding a :class:`MacCount` that fills while ``model`` (or anything) runs inside."""
+def counting_macs(model: nn.Module, batch: int = 1, rules: Rules = None):
+    """Context manager yielding a :class:`MacCount` that fills while ``model`` (or anything) runs inside;
+    ``rules`` (op -> MAC rule) add to or override the registered ones for this count only."""
     count = MacCount(batch=batch)
     names = {id(m): name for name, m in model.named_modules()}
     stack: list[str] = []
@@ -114,7 +100,7 @@ def counting_macs(model: nn.Module, batch: int = 1):
     pre = nn.modules.module.register_module_forward_pre_hook(push)
     post = nn.modules.module.register_module_forward_hook(pop)
     try:
-        with _MacMode(count, stack):
+        with _MacMode(count, stack, active_rules(rules)):
             yield count
     finally:
         pre.remove()
@@ -127,20 +113,28 @@ def _batch_size(example_input: Any) -> int:
     raise CondnetError("example_input must be a batched tensor [N, ...]")
 
 
-def measure_macs(model: nn.Module, example_input: torch.Tensor, **forward_kwargs: Any) -> MacCount:
-    """Run ``model(example_input, **forward_kwargs)`` under no_grad and count its MACs."""
-    with torch.no_grad(), counting_macs(model, _batch_size(example_input)) as count:
+def measure_macs(model: nn.Module, example_input: torch.Tensor, *, rules: Rules = None, strict: bool = False,
+                 **forward_kwargs: Any) -> MacCount:
+    """Run ``model(example_input, **forward_kwargs)`` under no_grad and count its MACs (``rules`` as for
+    :func:`counting_macs`); ``strict`` raises :class:`UnsupportedOpsError` if unsupported ops ran."""
+    with torch.no_grad(), counting_macs(model, _batch_size(example_input), rules) as count:
         model(example_input, **forward_kwargs)
+    if strict:
+        count.check_supported()
     return count
 
 
-def count_macs(model: nn.Module, example_input: torch.Tensor, **forward_kwargs: Any) -> int:
+def count_macs(model: nn.Module, example_input: torch.Tensor, *, rules: Rules = None, strict: bool = False,
+               **forward_kwargs: Any) -> int:
     """Per-sample MACs of one forward pass (the batch may hold several samples).
 
-    For models whose samples execute different amounts (routed models), use
+    Unsupported ops (see :class:`MacCount`) raise :class:`UnsupportedOpsError` if ``strict``, else give a
+    warning. For models whose samples execute different amounts (routed models), use
     :func:`condnet.cost.sample_macs`, which gives each sample's MACs.
     """
-    count = measure_macs(model, example_input, **forward_kwargs)
+    count = measure_macs(model, example_input, rules=rules, strict=strict, **forward_kwargs)
+    if count.unsupported_ops:
+        warnings.warn(f"not counted (no MAC rule): {describe_ops(count.unsupported_ops)}", stacklevel=2)
     if count.total % count.batch:
         raise CondnetError("samples of this batch executed different MACs (a routed model); "
                            "use condnet.cost.sample_macs for per-sample figures")

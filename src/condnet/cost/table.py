@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from condnet.cost.counter import measure_macs
+from condnet.cost.counter import MacCount, measure_macs
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,11 @@ class CostRow:
 
 def cost_table(model: nn.Module, example_input: torch.Tensor, max_depth: int = 2) -> list[CostRow]:
     """Rows for every module up to ``max_depth`` levels below the root (root is ``""``)."""
-    count = measure_macs(model, example_input)
+    return cost_rows(model, measure_macs(model, example_input), max_depth)
+
+
+def cost_rows(model: nn.Module, count: MacCount, max_depth: int = 2) -> list[CostRow]:
+    """The rows of :func:`cost_table` from a count of ``model`` already made."""
     rows = []
     for name, module in model.named_modules():
         depth = 0 if not name else name.count(".") + 1
