@@ -16,6 +16,7 @@ from condnet.cost import count_macs, count_params
 from condnet.data import Batcher, Split
 from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
+from condnet.models.registry import family_of
 from condnet.models.stages import StageNet
 from condnet.train.loading import load_model
 from condnet.train.objective import collect_logits, model_device
@@ -98,7 +99,7 @@ def standard_experts(full: HNN) -> list[list[str]]:
 def load_hnn(path: str, device: str = "cpu") -> tuple[HNN, object]:
     """The HNN of a run directory or checkpoint (in eval mode, on ``device``) and its run config."""
     loaded = load_model(path, device)
-    if not isinstance(loaded.model, HNN):
+    if family_of(loaded.model) != "hnn":
         raise CondnetError(f"{loaded.path} holds a {loaded.config.model['name']!r} model, not an HNN; "
                            "cutout and attention need a hierarchical network (hnn_* models)")
     return loaded.model, loaded.config

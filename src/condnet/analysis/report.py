@@ -18,8 +18,8 @@ from condnet.analysis.routes import RouteStats, plot_routes, routes_of_run
 from condnet.analysis.seeds import compare, is_seeds_dir, model_runs
 from condnet.analysis.tree_costs import node_cost_tree
 from condnet.files import write_text_atomic
-from condnet.models.cigt import CIGTNet
 from condnet.models.hnn import HNN
+from condnet.models.registry import family_of
 from condnet.train import load_data, make_batcher
 from condnet.train.loading import load_model
 
@@ -34,11 +34,10 @@ def demo_experts(model: HNN) -> list[list[str]]:
 
 def run_kind(model: Any, config: dict[str, Any]) -> str:
     """hnn, cigt, or baseline (plain backbones and randomly routed trellises)."""
-    if isinstance(model, HNN):
-        return "hnn"
-    if isinstance(model, CIGTNet):
-        return "baseline" if config.get("routing") == "random" else "cigt"
-    return "baseline"
+    family = family_of(model)
+    if family == "cigt" and config.get("routing") == "random":
+        return "baseline"
+    return family if family in ("hnn", "cigt") else "baseline"
 
 
 def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Sequence[str]] | None = None,
@@ -60,7 +59,8 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
                               "kind": run_kind(loaded.model, loaded.config.model),
                               "eval": evaluate_path(path, device=device)}
     model = loaded.model
-    if isinstance(model, HNN):
+    family = family_of(model)
+    if family == "hnn":
         data = load_data(loaded.config.data)
         batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
         chosen = experts if experts is not None else demo_experts(model)
@@ -69,7 +69,7 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
         result["attention"] = [attention_sweep(model, batches, protocol, gains, reliability).as_dict()
                                for protocol in PROTOCOLS]
         result["tree"] = node_cost_tree(model)
-    if isinstance(model, CIGTNet):
+    if family == "cigt":
         stats, info = routes_of_run(str(path), device=device)
         result["routes"], result["path_params"] = stats.as_dict(), info["params"]
     return result

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from condnet.analysis.figures import plt, save_figure
 from condnet.errors import CondnetError
 from condnet.models.cigt import CIGTNet, entropy, information_gain
+from condnet.models.registry import family_of
 from condnet.train import load_data, make_batcher
 from condnet.train.loading import load_model
 from condnet.train.objective import model_device
@@ -118,7 +119,7 @@ def plot_routes(stats: RouteStats, path: str | Path) -> Path:
 def routes_of_run(path: str, split: str = "test", device: str = "cpu") -> tuple[RouteStats, dict[str, Any]]:
     """Routing statistics of the model at ``path`` on ``split``, and its parameter counts."""
     loaded = load_model(path, device)
-    if not isinstance(loaded.model, CIGTNet):
+    if family_of(loaded.model) != "cigt":
         raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, which does not route; "
                            "pass a run of a cigt_* model")
     data = load_data(loaded.config.data)

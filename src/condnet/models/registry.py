@@ -75,6 +75,15 @@ def _imported_entry(name: str) -> ModelEntry:
     return ModelEntry(name, factory, description, getattr(factory, "condnet_family", "backbone"))
 
 
+def family_of(model: nn.Module) -> str:
+    """The family of a model made by :func:`create_model` (or rebuilt from a checkpoint): what analyses
+    and reports dispatch on."""
+    config = getattr(model, "condnet_config", None)
+    if config is None:
+        raise ConfigError("this model was not made by condnet.create_model, so its family is unknown")
+    return model_entry(config["name"]).family
+
+
 def model_entry(name: str) -> ModelEntry:
     """The registered model ``name``, or the factory an import path names."""
     if is_import_path(name):
