@@ -67,3 +67,41 @@ def tiny_run_overrides(root: Path | None = None) -> list[str]:
     if root is None:
         return overrides + ["data.limit_train=48", "data.limit_test=16"]
     return overrides + [f"data.root={root}", "data.val_size=8", "data.limit_train=24", "data.limit_test=8"]
+
+
+def class_images(classes: int, n_per_class: int, size: int = 16, channels: int = 1,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images [N, size, size(, channels)] whose brightness encodes the class (noise in [0, 60) plus a
+    step per class, up to 190) and their labels, class by class."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), n_per_class)
+    shape = (len(labels), size, size) + ((channels,) if channels > 1 else ())
+    step = 190 // max(classes - 1, 1)
+    images = rng.integers(0, 60, shape) + step * labels.reshape(-1, *[1] * (len(shape) - 1))
+    return images.astype(np.uint8), labels
+
+
+def write_image_folder(root: Path, classes: tuple[str, ...] = ("cat", "dog", "fox", "owl"), n_train: int = 20,
+                       n_test: int = 6, n_val: int = 0, size: int = 16, seed: int = 0) -> Path:
+    """An ImageFolder tree of grayscale PNGs, ``root/{train,test[,val]}/CLASS/NNN.png`` (``n_*`` images per
+    class, by :func:`class_images`)."""
+    from PIL import Image
+
+    for offset, (split, n) in enumerate((("train", n_train), ("test", n_test), ("val", n_val))):
+        if not n:
+            continue
+        images, labels = class_images(len(classes), n, size, seed=seed + offset)
+        for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+            folder = root / split / classes[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(folder / f"{i % n:03d}.png")
+    return root
+
+
+def image_arrays(classes: int = 4, n_train: int = 20, n_test: int = 6, size: int = 16, channels: int = 1,
+                 seed: int = 0) -> dict[str, np.ndarray]:
+    """The arrays of an ``arrays`` dataset .npz (channels last; ``n_*`` images per class, by
+    :func:`class_images`)."""
+    x_train, y_train = class_images(classes, n_train, size, channels, seed)
+    x_test, y_test = class_images(classes, n_test, size, channels, seed + 1)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}

@@ -23,7 +23,8 @@ def test_defaults_and_types():
 
 
 def test_unknown_section():
-    with pytest.raises(CondnetError, match="unknown config section 'optim'; valid sections: model, data, train"):
+    with pytest.raises(CondnetError,
+                       match="unknown config section 'optim'; valid sections: model, data, train"):
         _parse(optim={})
 
 
@@ -54,7 +55,7 @@ def test_wrong_types(section, key, value, needle):
     ("train", "optimizer", "adam", "sgd, adamw"),
     ("train", "schedule", "linear", "constant, step, multistep, cosine"),
     ("train", "device", "tpu", "auto, cpu, cuda, cuda:N or mps"),
-    ("data", "dataset", "svhn", "fashion_mnist, mnist, cifar10, cifar100"),
+    ("data", "dataset", "svhn", "fashion_mnist, mnist, cifar10, cifar100, folder, arrays"),
 ])
 def test_bad_choice_names_key_and_choices(section, key, value, choices):
     with pytest.raises(CondnetError) as err:
@@ -81,7 +82,8 @@ def test_model_section_needs_name():
 
 def test_unknown_model_option_names_valid_options():
     cfg = _parse(model={"name": "lenet_fmnist_thin", "width": 2})
-    with pytest.raises(CondnetError, match="model 'lenet_fmnist_thin' has no option 'width'; valid options: dropout, in_channels, "):
+    with pytest.raises(CondnetError, match="model 'lenet_fmnist_thin' has no option 'width'; valid options: "
+                                           "dropout, in_channels, "):
         resolve_run_config(cfg)
 
 
@@ -129,15 +131,16 @@ def test_yaml_file_errors(tmp_path):
 
 def test_every_baseline_has_a_config():
     names = {p.stem for p in CONFIGS}
-    assert {"lenet_fmnist_thick", "lenet_fmnist_thin", "lenet_mnist_thick", "lenet_mnist_thin", "resnet20_cifar10",
-            "resnet32_cifar10", "resnet56_cifar10", "resnet110_cifar10", "resnet20_fmnist", "vgg11_cifar10",
-            "vgg16_cifar10", "mobilenetv2_cifar10"} <= names
+    assert {"lenet_fmnist_thick", "lenet_fmnist_thin", "lenet_mnist_thick", "lenet_mnist_thin",
+            "resnet20_cifar10", "resnet32_cifar10", "resnet56_cifar10", "resnet110_cifar10",
+            "resnet20_fmnist", "vgg11_cifar10", "vgg16_cifar10", "mobilenetv2_cifar10"} <= names
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_shipped_configs_parse_and_resolve(path):
     if path.stem == "hnn_lenet_mnist":  # its tree is derived by `condnet hierarchy` first (see the config)
-        with pytest.raises(CondnetError, match="hierarchy file runs/lenet_mnist_thick/hierarchy.yaml not found"):
+        with pytest.raises(CondnetError,
+                           match="hierarchy file runs/lenet_mnist_thick/hierarchy.yaml not found"):
             resolve_run_config(load_config(path))
         return
     cfg = resolve_run_config(load_config(path))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from condnet.data import DATASETS
+from condnet.data import DATASETS, USER_DATASETS
 from condnet.devices import DEVICE_HELP, DEVICE_PATTERN
 from condnet.errors import ConfigError
 from condnet.files import parse_yaml_text, read_data_file
@@ -23,8 +23,10 @@ from condnet.files import parse_yaml_text, read_data_file
 class DataConfig:
     """Which dataset, where it is, how it is split and batched."""
 
-    dataset: str = "fashion_mnist"
-    root: str | None = None
+    dataset: str = "fashion_mnist"  # a built-in, or the user's own: folder (ImageFolder tree) | arrays (.npz)
+    root: str | None = None  # folder / arrays: required, the folder or the .npz file
+    channels: int | None = None  # folder: 1 or 3; None: 3 if any image is in colour, else 1 (stored resolved)
+    image_size: int | None = None  # folder: resize every image to N x N (bilinear); None: one size for all
     val_size: int = 5000
     split_seed: int = 0
     batch_size: int = 128
@@ -61,7 +63,7 @@ class TrainConfig:
 
 
 CHOICES = {
-    ("data", "dataset"): tuple(DATASETS),
+    ("data", "dataset"): (*DATASETS, *USER_DATASETS),
     ("train", "optimizer"): ("sgd", "adamw"),
     ("train", "schedule"): ("constant", "step", "multistep", "cosine"),
 }
@@ -72,11 +74,14 @@ LIMITS = {  # (section, key) -> (test, what a valid value is)
     ("data", "batch_size"): (lambda v: v >= 2, ">= 2 (BatchNorm needs two images per training batch)"),
     ("data", "eval_batch_size"): _AT_LEAST_ONE, ("data", "crop_padding"): _NOT_NEGATIVE,
     ("data", "limit_train"): _AT_LEAST_ONE, ("data", "limit_test"): _AT_LEAST_ONE,
+    ("data", "channels"): (lambda v: v in (1, 3), "1 or 3"), ("data", "image_size"): _AT_LEAST_ONE,
+    ("data", "std"): (lambda v: v > 0, "> 0 for every channel"),
     ("train", "epochs"): _AT_LEAST_ONE, ("train", "lr"): (lambda v: v > 0, "> 0"),
     ("train", "momentum"): _NOT_NEGATIVE, ("train", "weight_decay"): _NOT_NEGATIVE,
     ("train", "step_size"): _AT_LEAST_ONE, ("train", "gamma"): (lambda v: v > 0, "> 0"),
-    ("train", "warmup_epochs"): _NOT_NEGATIVE, ("train", "label_smoothing"): (lambda v: 0 <= v < 1, "in [0, 1)"),
-    ("data", "std"): (lambda v: v > 0, "> 0 for every channel"), ("train", "threads"): _AT_LEAST_ONE, ("train", "seed"): (lambda v: 0 <= v < 2**32, "in [0, 2**32)"),
+    ("train", "warmup_epochs"): _NOT_NEGATIVE,
+    ("train", "label_smoothing"): (lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("train", "threads"): _AT_LEAST_ONE, ("train", "seed"): (lambda v: 0 <= v < 2**32, "in [0, 2**32)"),
     ("train", "device"): (lambda v: DEVICE_PATTERN.fullmatch(v) is not None, f"one of {DEVICE_HELP}"),
 }
 SECTIONS = {"data": DataConfig, "train": TrainConfig}
@@ -101,8 +106,8 @@ def _check_type(section: str, key: str, value: Any, annotation: Any) -> Any:
     if annotation is float and isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number, got {value!r}")
     if annotation is bool and not isinstance(value, bool) or annotation is int and (
-            not isinstance(value, int) or isinstance(value, bool)) or annotation in (float, str) and not isinstance(
-            value, annotation):
+            not isinstance(value, int) or isinstance(value, bool)) or annotation in (float, str) and (
+            not isinstance(value, annotation)):
         raise ConfigError(f"{where} must be of type {annotation.__name__}, got {value!r}")
     choices = CHOICES.get((section, key))
     if choices and value not in choices:

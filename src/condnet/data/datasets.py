@@ -1,4 +1,5 @@
-"""Built-in datasets: where their files live, their class names, and loading them into memory."""
+"""Built-in datasets: where their files live, their class names, and loading them into memory. (The user's
+own data, ``USER_DATASETS``, is read by condnet.data.user_data.)"""
 
 import os
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from condnet.data.idx import read_idx
 from condnet.errors import ConfigError, DataError, DataNotFoundError
 
 FASHION_MNIST_DEB_DIR = Path("/usr/share/datasets/fashion-mnist")
+USER_DATASETS = ("folder", "arrays")
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -69,7 +71,7 @@ class DatasetInfo:
     std: tuple[float, ...]
     augment_default: bool
     how_to_get: str
-    reader: Callable[[Path], tuple[Split, Split]]
+    reader: Callable[[Path], tuple[Split, Split]] | None = None  # None for the user's own data
     default_root: Path | None = None
     files: tuple[tuple[str, ...], ...] = ()
 
@@ -156,6 +158,9 @@ DATASETS: dict[str, DatasetInfo] = {
 
 def dataset_info(name: str) -> DatasetInfo:
     """The :class:`DatasetInfo` of a built-in dataset, or a clear error listing the known names."""
+    if name in USER_DATASETS:
+        raise ConfigError(f"dataset {name!r} takes its classes and shape from its files: ask "
+                          "condnet.data.data_info(config.data), not dataset_info(name)")
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return DATASETS[name]

@@ -9,7 +9,7 @@ from torch import nn
 import condnet
 from condnet.config import RunConfig
 from condnet.cost import count_params
-from condnet.data import dataset_info
+from condnet.data import data_info
 
 INPUT_HELP = "float32 NCHW images: (uint8 pixel / 255 - mean) / std per channel"
 
@@ -22,7 +22,7 @@ def output_classes(model: nn.Module, num_classes: int) -> list[int]:
 
 def deployment_metadata(model: nn.Module, config: RunConfig, macs: dict[str, float]) -> dict[str, Any]:
     """The metadata of an export of ``model`` (trained with ``config``); ``macs`` holds mean, min, max."""
-    info = dataset_info(config.data.dataset)
+    info = data_info(config.data)
     classes = output_classes(model, info.num_classes)
     return {
         "condnet_version": condnet.__version__,
