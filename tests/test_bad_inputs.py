@@ -418,7 +418,8 @@ def _run_case(case: Case, workspace: Path, base: Path) -> dict[str, Any]:
 def outcomes(workspace, tmp_path_factory, request) -> dict[str, dict[str, Any]]:
     """The outcome of every selected row (``-k`` runs only those), computed two at a time."""
     selected = {item.callspec.params["case"].id for item in request.session.items
-                if hasattr(item, "callspec") and "case" in item.callspec.params}
+                if getattr(item, "module", None) is request.module and hasattr(item, "callspec")
+                and "case" in item.callspec.params}
     base = tmp_path_factory.mktemp("cases")
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {case.id: pool.submit(_run_case, case, workspace, base) for case in CASES if case.id in selected}
