@@ -46,7 +46,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    models = {mode: create_model(args.model, execution=mode, routing="random") for mode in ("gather", "dense")}
+    models = {mode: create_model(args.model, execution=mode, routing="random")
+              for mode in ("gather", "dense")}
     models["dense"].load_state_dict(models["gather"].state_dict())
     cfg = models["gather"].condnet_config
     x = torch.randn(args.batch, cfg["in_channels"], cfg["input_size"], cfg["input_size"])
@@ -62,10 +63,12 @@ def main() -> None:
                 times[key].append(time.perf_counter() - tic)
     median = {key: statistics.median(values) for key, values in times.items()}
     for mode in models:
-        print(f"{mode:<6}  MACs/sample {macs[mode]:>14,.0f}  inference {args.batch / median[mode, 'inference']:>8,.0f} "
+        print(f"{mode:<6}  MACs/sample {macs[mode]:>14,.0f}  "
+              f"inference {args.batch / median[mode, 'inference']:>8,.0f} "
               f"img/s  training step {args.batch / median[mode, 'training step']:>8,.0f} img/s")
     ratio = {kind: median["dense", kind] / median["gather", kind] for kind in ("inference", "training step")}
-    print(f"dense / gather: MACs {macs['dense'] / macs['gather']:.2f}x  inference time {ratio['inference']:.2f}x  "
+    print(f"dense / gather: MACs {macs['dense'] / macs['gather']:.2f}x  "
+          f"inference time {ratio['inference']:.2f}x  "
           f"training step time {ratio['training step']:.2f}x")
 
 

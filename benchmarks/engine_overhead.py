@@ -4,8 +4,8 @@ Both train the same model (same initial weights) on the same Fashion-MNIST image
 batch size and the same SGD settings; epochs alternate engine / bare for ``--rounds`` rounds so that
 load changes on the machine hit both alike. Prints the per-round wall-clock and process CPU times
 (with one thread, CPU time is what the epoch itself cost, whatever else the machine runs), the time
-ratios engine / bare (goal <= 1.10), the machine's matmul FLOP/s (a large ``torch.mm``) and the engine's achieved training
-FLOP/s (3 x forward MACs x 2 FLOP per image) as a fraction of it.
+ratios engine / bare (goal <= 1.10), the machine's matmul FLOP/s (a large ``torch.mm``) and the
+engine's achieved training FLOP/s (3 x forward MACs x 2 FLOP per image) as a fraction of it.
 
     .venv/bin/python benchmarks/engine_overhead.py [--images 10000] [--rounds 3] [--threads 1]
 """
@@ -28,10 +28,11 @@ from condnet.train import DataBundle, Trainer
 
 
 def matmul_flops(size: int = 2048, repeats: int = 5) -> tuple[float, float]:
-    """Best FLOP/s of ``torch.mm`` on two ``size`` x ``size`` float32 matrices, per wall and per CPU second."""
+    """Best FLOP/s of ``torch.mm`` on two ``size`` x ``size`` float32 matrices, per wall and per CPU
+    second."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     torch.mm(a, b)  # warm-up
-    walls, cpus = zip(*(timed(torch.mm, a, b) for _ in range(repeats)))
+    walls, cpus = zip(*(timed(torch.mm, a, b) for _ in range(repeats)), strict=True)
     return 2 * size**3 / min(walls), 2 * size**3 / min(cpus)
 
 
@@ -73,7 +74,8 @@ def main() -> None:
     info = dataset_info("fashion_mnist")
     train, test = load_dataset("fashion_mnist")
     subset = train.subset(torch.arange(args.images))
-    data = DataBundle(info, subset, train.subset(torch.arange(59_000, 60_000)), test.subset(torch.arange(1000)))
+    data = DataBundle(info, subset, train.subset(torch.arange(59_000, 60_000)),
+                      test.subset(torch.arange(1000)))
     cfg = parse_config({"model": {"name": args.model},
                         "data": {"batch_size": args.batch, "val_size": 1000},
                         "train": {"epochs": 100, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
@@ -88,26 +90,33 @@ def main() -> None:
         for r in range(args.rounds):
             for walls, cpus, (wall, cpu) in (
                     (engine_s, engine_cpu, timed(engine_epoch, trainer)),
-                    (bare_s, bare_cpu, timed(bare_epoch, model, optimizer, images, subset.labels, args.batch, r))):
+                    (bare_s, bare_cpu,
+                     timed(bare_epoch, model, optimizer, images, subset.labels, args.batch, r))):
                 walls.append(wall)
                 cpus.append(cpu)
             print(f"round {r + 1}: engine {engine_s[-1]:.2f} s (cpu {engine_cpu[-1]:.2f} s)  "
                   f"bare {bare_s[-1]:.2f} s (cpu {bare_cpu[-1]:.2f} s)  "
-                  f"ratio {engine_s[-1] / bare_s[-1]:.3f} (cpu {engine_cpu[-1] / bare_cpu[-1]:.3f})", flush=True)
+                  f"ratio {engine_s[-1] / bare_s[-1]:.3f} (cpu {engine_cpu[-1] / bare_cpu[-1]:.3f})",
+                  flush=True)
 
     def ratio(a: list[float], b: list[float]) -> str:
-        return f"median {statistics.median(x / y for x, y in zip(a, b)):.3f}, of the fastest {min(a) / min(b):.3f}"
+        median = statistics.median(x / y for x, y in zip(a, b, strict=True))
+        return f"median {median:.3f}, of the fastest {min(a) / min(b):.3f}"
 
-    print(f"{args.model}, {args.images} images, batch {args.batch}, threads {args.threads}, {args.rounds} rounds")
-    print(f"time ratio engine / bare (goal <= 1.10): wall {ratio(engine_s, bare_s)}; cpu {ratio(engine_cpu, bare_cpu)}")
+    print(f"{args.model}, {args.images} images, batch {args.batch}, threads {args.threads}, "
+          f"{args.rounds} rounds")
+    print(f"time ratio engine / bare (goal <= 1.10): wall {ratio(engine_s, bare_s)}; "
+          f"cpu {ratio(engine_cpu, bare_cpu)}")
     macs = count_macs(trainer.model.eval(), images[:2])
     peak, peak_cpu = matmul_flops()
     achieved = 3 * macs * 2 * args.images / min(engine_s)
     achieved_cpu = 3 * macs * 2 * args.images / min(engine_cpu)
     print(f"forward MACs/image {macs:,}; training FLOP/image (3 x MACs x 2) {6 * macs:,}")
-    print(f"machine matmul (2048x2048 torch.mm): {peak / 1e9:.1f} GFLOP/s wall, {peak_cpu / 1e9:.1f} per CPU second")
-    print(f"engine achieved (fastest epoch): {achieved / 1e9:.1f} GFLOP/s wall = {100 * achieved / peak:.1f}% of "
-          f"matmul; {achieved_cpu / 1e9:.1f} per CPU second = {100 * achieved_cpu / peak_cpu:.1f}%")
+    print(f"machine matmul (2048x2048 torch.mm): {peak / 1e9:.1f} GFLOP/s wall, "
+          f"{peak_cpu / 1e9:.1f} per CPU second")
+    print(f"engine achieved (fastest epoch): {achieved / 1e9:.1f} GFLOP/s wall = "
+          f"{100 * achieved / peak:.1f}% of matmul; {achieved_cpu / 1e9:.1f} per CPU second = "
+          f"{100 * achieved_cpu / peak_cpu:.1f}%")
 
 if __name__ == "__main__":
     main()

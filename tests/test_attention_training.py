@@ -22,8 +22,8 @@ def test_levels_of_the_fashion_mnist_tree():
     assert nodes == ["clothing", "footwear", "Bag"] and table.tolist() == [0, 0, 0, 0, 0, 1, 0, 1, 2, 1]
     nodes, table = level_nodes(FMNIST, 2)
     assert nodes == ["tops", "Trouser", "Dress", "Sandal", "Sneaker", "Bag", "Ankle boot"]
-    assert [nodes[i] for i in table.tolist()] == ["tops", "Trouser", "tops", "Dress", "tops", "Sandal", "tops",
-                                                   "Sneaker", "Bag", "Ankle boot"]
+    assert [nodes[i] for i in table.tolist()] == ["tops", "Trouser", "tops", "Dress", "tops", "Sandal",
+                                                   "tops", "Sneaker", "Bag", "Ankle boot"]
     with pytest.raises(CondnetError, match="level must be in 1..3"):
         level_nodes(FMNIST, 4)
 

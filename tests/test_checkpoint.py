@@ -73,7 +73,8 @@ def test_garbage_file_refused(tmp_path):
 def test_pickled_custom_object_refused(tmp_path):
     marker = tmp_path / "ran"
     path = tmp_path / "evil.pt"
-    torch.save({"format": "condnet-checkpoint-v1", "config": {}, "model_state": {}, "x": ShellPayload(marker)}, path)
+    evil = {"format": "condnet-checkpoint-v1", "config": {}, "model_state": {}, "x": ShellPayload(marker)}
+    torch.save(evil, path)
     with pytest.raises(CondnetError, match="holds Python objects that condnet will not unpickle") as refused:
         load_checkpoint(path)
     assert "weights_only" not in str(refused.value) and "\x1b" not in str(refused.value)  # nothing of torch's

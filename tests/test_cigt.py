@@ -101,7 +101,7 @@ def test_gather_and_dense_identical_in_training_mode_without_batchnorm():
     assert torch.allclose(out_g.logits, out_d.logits, rtol=0, atol=1e-5)
     for model, out in ((gather, out_g), (dense, out_d)):  # both modes back-propagate
         sum(model.training_loss(out, y).values()).backward()
-    for (name, p_g), p_d in zip(gather.named_parameters(), dense.parameters()):
+    for (name, p_g), p_d in zip(gather.named_parameters(), dense.parameters(), strict=True):
         assert (p_g.grad is None) == (p_d.grad is None or not p_d.grad.any()), name
         if p_g.grad is not None:
             assert torch.allclose(p_g.grad, p_d.grad, rtol=1e-4, atol=1e-6), name
@@ -183,7 +183,8 @@ def test_each_router_randomises_exactly_floor_n_r_rows_of_its_own():
 
 def test_shared_draw_reuses_one_bernoulli_mask_at_every_router():
     torch.manual_seed(0)
-    model = create_model("cigt_lenet_fmnist", warmup_epochs=0, random_ratio=0.49, random_draw="shared").train()
+    model = create_model("cigt_lenet_fmnist", warmup_epochs=0, random_ratio=0.49,
+                         random_draw="shared").train()
     seen = _random_rows_per_router(model, torch.randn(125, 1, 28, 28), forwards=20)
     sizes = {int(mask.sum()) for _, mask in seen}
     assert all(torch.equal(seen[i][1], seen[i + 1][1]) for i in range(0, 40, 2)) and len(sizes) > 1
@@ -191,7 +192,8 @@ def test_shared_draw_reuses_one_bernoulli_mask_at_every_router():
 
 def test_all_paths_warmup_copies_every_sample_to_every_path():
     torch.manual_seed(0)
-    model = create_model("cigt_lenet_mnist", warmup_epochs=1, warmup_routing="all").train()  # no BN, no dropout
+    # no BN, no dropout
+    model = create_model("cigt_lenet_mnist", warmup_epochs=1, warmup_routing="all").train()
     x, y = torch.randn(5, 1, 28, 28), torch.tensor([3, 1, 4, 1, 5])
     model.on_train_step(0, 0)
     out = model(x)
@@ -199,7 +201,7 @@ def test_all_paths_warmup_copies_every_sample_to_every_path():
     for i in range(5):  # each sample takes all 8 leaf paths, and each copy is that path run on the sample
         paths = out.routes[out.rows == i]
         assert sorted(map(tuple, paths[:, 1:].tolist())) == [(j, k) for j in range(2) for k in range(4)]
-        for (_, j, k), logits in zip(paths.tolist(), out.logits[out.rows == i]):
+        for (_, j, k), logits in zip(paths.tolist(), out.logits[out.rows == i], strict=True):
             expected = model.layers[2][k](model.layers[1][j](model.layers[0][0](x[i:i + 1])))
             assert torch.allclose(logits, expected[0], rtol=0, atol=1e-5)
     # router 0 decides once per sample, router 1 once per copy in layer 1; the IG uses the copies' labels
@@ -208,8 +210,9 @@ def test_all_paths_warmup_copies_every_sample_to_every_path():
     gains = information_gain(out.route_probs[0], y, 10, model.routing.balance) + information_gain(
         out.route_probs[1], y.repeat_interleave(2), 10, model.routing.balance)
     assert terms["ig"].item() == pytest.approx(-model.routing.ig_weight * gains.item(), rel=1e-6)
-    per_leaf = sum(torch.nn.functional.cross_entropy(out.logits[out.routes[:, 2] == k], y.repeat_interleave(8)[
-        out.routes[:, 2] == k]) for k in range(4))
+    per_leaf = sum(torch.nn.functional.cross_entropy(out.logits[out.routes[:, 2] == k],
+                                                     y.repeat_interleave(8)[out.routes[:, 2] == k])
+                   for k in range(4))
     assert terms["ce"].item() == pytest.approx(per_leaf.item(), rel=1e-6)
     model.on_train_step(1, 1)  # after warm-up: one row per sample again
     assert model(x).logits.shape == (5, 10)
@@ -223,7 +226,8 @@ def test_all_paths_warmup_trains_with_the_engine(tmp_path):
         "data.batch_size=16", "data.limit_train=64", "data.limit_test=16"])
     summary = Trainer(cfg, tmp_path / "run", verbose=False).fit()
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["train_images"] for r in rows] == [64, 64] and all(0 <= r["train_accuracy"] <= 100 for r in rows)
+    assert [r["train_images"] for r in rows] == [64, 64]
+    assert all(0 <= r["train_accuracy"] <= 100 for r in rows)
     assert summary["test_n"] == 16
 
 
@@ -262,8 +266,10 @@ def test_per_leaf_and_mean_classification_losses():
     targets, leaves = torch.tensor([0, 0, 1]), torch.tensor([0, 0, 3])
     ce = [math.log(1 + math.exp(-2)), math.log(1 + math.exp(1)), LN2]
     per_leaf = (ce[0] + ce[1]) / 2 + ce[2]
-    assert classification_loss(logits, targets, leaves, 4, "per_leaf").item() == pytest.approx(per_leaf, abs=1e-6)
-    assert classification_loss(logits, targets, leaves, 4, "mean").item() == pytest.approx(sum(ce) / 3, abs=1e-6)
+    per_leaf_loss = classification_loss(logits, targets, leaves, 4, "per_leaf").item()
+    assert per_leaf_loss == pytest.approx(per_leaf, abs=1e-6)
+    mean_loss = classification_loss(logits, targets, leaves, 4, "mean").item()
+    assert mean_loss == pytest.approx(sum(ce) / 3, abs=1e-6)
 
 
 # cost ------------------------------------------------------------------------------------------------
@@ -286,11 +292,11 @@ def test_sample_macs_follow_the_routes_taken():
     x = torch.randn(6, 1, 28, 28)
     layers = [torch.tensor([measure_macs(b, h).total for b in layer])
               for layer, h in zip(model.layers, (x[:1], model.layers[0][0](x[:1]),
-                                                 model.layers[1][0](model.layers[0][0](x[:1]))))]
+                                                 model.layers[1][0](model.layers[0][0](x[:1]))), strict=True)]
     _, routes = model(x, return_routes=True)
     routers = sum(measure_macs(r, torch.zeros(2, *s)).total // 2
-                  for r, s in zip(model.routers.values(), ((20, 14, 14), (15, 7, 7))))
-    expected = sum(costs[routes[:, l]] for l, costs in enumerate(layers)) + routers
+                  for r, s in zip(model.routers.values(), ((20, 14, 14), (15, 7, 7)), strict=True))
+    expected = sum(costs[routes[:, layer]] for layer, costs in enumerate(layers)) + routers
     assert torch.equal(model.sample_macs(x), expected)
     assert int(expected.sum()) == measure_macs(model, x).total
 

@@ -39,8 +39,10 @@ def _fails(capsys, argv: list[str], needle: str) -> None:
     (["train", "--config", THIN, "--set", "model.name=resnet7"], "unknown model 'resnet7'"),
     (["train", "--config", THIN, "--set", "train.nesterov=true", "--set", "train.momentum=0"],
      "train.nesterov needs train.momentum > 0"),
-    (["cost", "lenet_fmnist_thin", "--input-shape", "1,28"], "--input-shape needs 3 comma-separated integers"),
-    (["cost", "lenet_fmnist_thin", "--input-shape", "a,b,c"], "--input-shape must be comma-separated integers"),
+    (["cost", "lenet_fmnist_thin", "--input-shape", "1,28"],
+     "--input-shape needs 3 comma-separated integers"),
+    (["cost", "lenet_fmnist_thin", "--input-shape", "a,b,c"],
+     "--input-shape must be comma-separated integers"),
     (["cost", "lenet_fmnist_thin", "--input-shape", "1,4,4"], "cannot run on input shape 1,4,4"),
 ])
 def test_argument_and_config_errors(capsys, tmp_path, argv, needle):
@@ -52,10 +54,12 @@ def test_argument_and_config_errors(capsys, tmp_path, argv, needle):
 
 def test_data_errors(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv("CONDNET_DATA", raising=False)
-    _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "r"), "--set", f"data.root={tmp_path}/x"],
+    _fails(capsys,
+           ["train", "--config", THIN, "--out", str(tmp_path / "r"), "--set", f"data.root={tmp_path}/x"],
            "fashion_mnist not found in the location data.root names. Looked in:")
     _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "r"), "--set", "data.dataset=mnist"],
-           "mnist not found. Looked in: nowhere (no data.root, no CONDNET_DATA, no default location). To fix: set data.root")
+           "mnist not found. Looked in: nowhere (no data.root, no CONDNET_DATA, no default location). "
+           "To fix: set data.root")
     _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "r"), "--set", "data.val_size=60000"],
            "data.val_size must be in [0, 59999]")
 
@@ -65,7 +69,8 @@ def test_run_directory_errors(capsys, tmp_path):
     (tmp_path / "done").mkdir()
     (tmp_path / "done" / "config.yaml").write_text("model: {name: lenet_fmnist_thin}\n")
     _fails(capsys, ["train", "--config", THIN, "--out", str(tmp_path / "done")],
-           "holds a run that stopped before its first epoch ended; continue it with --resume, or pass --force")
+           "holds a run that stopped before its first epoch ended; "
+           "continue it with --resume, or pass --force")
     _fails(capsys, ["eval", str(tmp_path / "done")], "holds no checkpoints/best.pt")
 
 

@@ -148,7 +148,8 @@ def test_routed_cost_interface():
     assert sample_macs(Routed(), torch.zeros(4, 1)).tolist() == [10, 30, 30, 50]
     stats = summarize_macs(sample_macs(Routed(), torch.zeros(4, 1)), bins=4)
     assert (stats["mean"], stats["min"], stats["max"]) == (30.0, 10, 50)
-    assert stats["histogram"]["counts"] == [1, 0, 2, 1] and stats["histogram"]["edges"] == [10, 20, 30, 40, 50]
+    assert stats["histogram"]["counts"] == [1, 0, 2, 1]
+    assert stats["histogram"]["edges"] == [10, 20, 30, 40, 50]
     plain = nn.Linear(3, 2)  # 6 MACs for every sample
     assert sample_macs(plain, torch.zeros(5, 3)).tolist() == [6] * 5
 
@@ -181,7 +182,8 @@ def _mnist_net(c0: int, c1: int, f0: int) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("name, expected, literal", [
-    ("lenet_fmnist_thick", _fashion_net(32, 64, 128, 512, 256), (11_787_264, 786_634)),  # paper ~11.79 M / ~786.6 K
+    # paper ~11.79 M / ~786.6 K
+    ("lenet_fmnist_thick", _fashion_net(32, 64, 128, 512, 256), (11_787_264, 786_634)),
     ("lenet_fmnist_thin", _fashion_net(32, 32, 32, 128, 64), (5_740_672, 73_994)),  # paper ~5.74 M / 74.0 K
     ("lenet_mnist_thin", _mnist_net(20, 15, 25), (1_880_625, 26_695)),  # paper ~1.88 M / 26.7 K
     ("lenet_mnist_thick", _mnist_net(20, 30, 100), (3_480_000, 163_660)),

@@ -24,10 +24,12 @@ def tiny_demo(tmp_path_factory):
 def test_report_has_every_table(tiny_demo):
     _, report = tiny_demo
     text = report.read_text()
-    for heading in ("## Models", "## Cutout experts of HNN", "## Top-down attention on HNN", "## Hierarchy of HNN",
-                    "## CIGT routing", "test images per class and leaf path", "## Measured speed", "## Reproduce"):
+    for heading in ("## Models", "## Cutout experts of HNN", "## Top-down attention on HNN",
+                    "## Hierarchy of HNN", "## CIGT routing", "test images per class and leaf path",
+                    "## Measured speed", "## Reproduce"):
         assert heading in text, heading
-    for run in ("thick backbone", "thin (one CIGT path)", "HNN (LeNet)", "CIGT [1,2,4]", "CIGT random routing"):
+    for run in ("thick backbone", "thin (one CIGT path)", "HNN (LeNet)", "CIGT [1,2,4]",
+                "CIGT random routing"):
         assert f"| {run}" in text
     for protocol in ("group-cue", "inhibit-distractors", "noisy-cue"):
         assert f"| {protocol}" in text
@@ -38,8 +40,9 @@ def test_report_has_every_table(tiny_demo):
 def test_every_figure_is_a_png_with_drawn_content(tiny_demo):
     out, report = tiny_demo
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report.read_text())
-    assert {"figures/pareto.png", "figures/savings_hnn.png", "figures/attention_hnn.png", "figures/tree_hnn.png",
-            "figures/routes_cigt.png", "figures/routes_cigt_random.png"} <= set(images)
+    assert {"figures/pareto.png", "figures/savings_hnn.png", "figures/attention_hnn.png",
+            "figures/tree_hnn.png", "figures/routes_cigt.png",
+            "figures/routes_cigt_random.png"} <= set(images)
     for name in images:
         path = out / name
         assert path.read_bytes()[:8] == PNG_MAGIC
@@ -55,8 +58,8 @@ def test_speed_table_times_every_model_and_expert(tiny_demo):
     section = report.read_text().split("## Measured speed")[1].split("## Reproduce")[0]
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
             for line in section.splitlines() if line.startswith("| ") and not line.startswith("| model")}
-    expected = ["thick backbone (LeNet)", "thin (one CIGT path)", "HNN (LeNet)", "CIGT [1,2,4]", "CIGT random routing",
-                "clothing", "footwear", "tops", "T-shirt/top"]
+    expected = ["thick backbone (LeNet)", "thin (one CIGT path)", "HNN (LeNet)", "CIGT [1,2,4]",
+                "CIGT random routing", "clothing", "footwear", "tops", "T-shirt/top"]
     assert list(rows) == expected
     assert rows["thick backbone (LeNet)"][5:] == ["1.00x", "1.00x"]  # the reference
     for label, cells in rows.items():
@@ -106,10 +109,13 @@ def test_demo_models_are_those_of_the_configs(run, config):
     assert demo["data"]["batch_size"] == shipped["data"]["batch_size"]
     assert {k: demo["train"][k] for k in shipped["train"]} == shipped["train"]
     if run.startswith("cigt"):  # the demo's scaling gives the shipped 40-epoch warm-up and temperature decay
-        assert demo["model"]["warmup_epochs"] == shipped["model"]["warmup_epochs"] == 6  # 1/6, as paper B's 25/150
-        assert demo["model"]["temperature_decay"] == pytest.approx(shipped["model"]["temperature_decay"], abs=1e-6)
+        # 1/6, as paper B's 25/150
+        assert demo["model"]["warmup_epochs"] == shipped["model"]["warmup_epochs"] == 6
+        assert demo["model"]["temperature_decay"] == pytest.approx(shipped["model"]["temperature_decay"],
+                                                                   abs=1e-6)
         steps = 40 * 440
-        temperature = demo["model"]["temperature_initial"] * demo["model"]["temperature_decay"] ** (0.7 * steps)
+        temperature = (demo["model"]["temperature_initial"]
+                       * demo["model"]["temperature_decay"] ** (0.7 * steps))
         assert temperature == pytest.approx(demo["model"]["temperature_min"])
 
 
@@ -120,7 +126,8 @@ def test_report_command_builds_the_report_from_existing_runs(tiny_demo, tmp_path
     runs = [str(out / "runs" / r) for r in ("backbone", "hnn", "cigt")]
     assert main(["report", *runs, "--out", str(tmp_path / "report")]) == 0
     text = (tmp_path / "report" / "report.md").read_text()
-    for heading in ("## Models", "## Cutout experts of hnn", "## Top-down attention on hnn", "## CIGT routing"):
+    for heading in ("## Models", "## Cutout experts of hnn", "## Top-down attention on hnn",
+                    "## CIGT routing"):
         assert heading in text, heading
     accuracy = evaluate_path(out / "runs" / "hnn")["accuracy"]
     assert f"| hnn | hnn_lenet_fmnist | hnn | {accuracy:.2f} |" in text

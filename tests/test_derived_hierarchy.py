@@ -46,7 +46,8 @@ def test_hierarchy_command_clusters_the_validation_confusions(mnist_run, tmp_pat
     data = load_data(loaded.config.data)
     logits, labels = collect_logits(loaded.model, make_batcher(data.val, loaded.config.data, data.info,
                                                                training=False).epoch())
-    assert confusion.sum() == 80 and confusion.tolist() == confusion_matrix(logits.argmax(1), labels, 10).tolist()
+    assert confusion.sum() == 80
+    assert confusion.tolist() == confusion_matrix(logits.argmax(1), labels, 10).tolist()
     tree = load_hierarchy(out, DIGITS)
     assert tree == derive(confusion, DIGITS, 3) and result["tree"] == tree.to_dict()["tree"]
     assert len(tree.root.children) == 3
@@ -60,12 +61,13 @@ def test_mnist_hnn_trains_on_a_derived_hierarchy(mnist_run, tmp_path):
     hnn_run = tmp_path / "hnn"
     assert main(["train", "--config", "configs/hnn_lenet_mnist.yaml", "--out", str(hnn_run), "--quiet",
                  "--set", f"model.hierarchy={out}", "--set", "train.epochs=1", "--set", "train.threads=1",
-                 "--set", f"data.root={data}", "--set", "data.val_size=80", "--set", "data.batch_size=20"]) == 0
+                 "--set", f"data.root={data}", "--set", "data.val_size=80",
+                 "--set", "data.batch_size=20"]) == 0
     hnn = load_model(hnn_run).model
     assert isinstance(hnn, HNN) and hnn.hierarchy == tree
     expert = hnn.cutout([0])
-    save_checkpoint(tmp_path / "expert.pt", {**load_model(hnn_run).config.to_dict(), "model": expert.condnet_config},
-                    expert.state_dict())
+    config = {**load_model(hnn_run).config.to_dict(), "model": expert.condnet_config}
+    save_checkpoint(tmp_path / "expert.pt", config, expert.state_dict())
     with pytest.raises(CondnetError, match="is an expert of"):
         derive_from_run(tmp_path / "expert.pt")
 

@@ -18,9 +18,10 @@ ROOT = Path(__file__).parents[1]
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 
-SETS = ["train.threads=1", "data.limit_train=600", "data.limit_test=200", "train.epochs=2", "data.batch_size=100",
-        "train.device=cpu"]
-needs_torchrun = pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun not installed beside the interpreter")
+SETS = ["train.threads=1", "data.limit_train=600", "data.limit_test=200", "train.epochs=2",
+        "data.batch_size=100", "train.device=cpu"]
+needs_torchrun = pytest.mark.skipif(not TORCHRUN.exists(),
+                                    reason="torchrun not installed beside the interpreter")
 
 
 def _torchrun(*args: str, sets: list[str] = SETS) -> list[str]:
@@ -39,17 +40,19 @@ def test_torchrun_two_processes_gloo(tmp_path):
     proc = _run(_torchrun("--config", "configs/lenet_fmnist_thin.yaml", "--out", str(out)))
     assert proc.returncode == 0, proc.stderr[-3000:]
     # only rank 0 logs: one line per epoch and one final line, not two of each
-    assert [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("epoch")] == ["1/2", "2/2"]
+    epochs = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("epoch")]
+    assert epochs == ["1/2", "2/2"]
     assert sum(line.startswith("best epoch") for line in proc.stdout.splitlines()) == 1
 
     run = RunDir(out)
     rows = run.read_metrics()
     assert [r["epoch"] for r in rows] == [1, 2]  # appended by one process only
     assert all(r["train_images"] == 600 for r in rows)  # 2 shards of 300 (batches of 100 / 2 ranks), summed
-    assert sorted(p.name for p in out.rglob("*")) == [".lock", "best.pt", "checkpoints", "config.yaml", "last.pt",
-                                                      "metrics.jsonl", "run.json", "summary.json"]
+    assert sorted(p.name for p in out.rglob("*")) == [".lock", "best.pt", "checkpoints", "config.yaml",
+                                                      "last.pt", "metrics.jsonl", "run.json", "summary.json"]
     summary = json.loads(run.summary.read_text())
-    assert summary["test_n"] == 200 and summary["params"] == 73_994 and summary["macs_per_sample"] == 5_740_672
+    assert (summary["test_n"] == 200 and summary["params"] == 73_994
+            and summary["macs_per_sample"] == 5_740_672)
     assert 0.0 <= summary["test_accuracy"] <= 100.0 and summary["best_epoch"] in (1, 2)
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]  # it learned
     assert load_checkpoint(run.last)["epoch"] == 2
@@ -73,7 +76,8 @@ def _stable(rows: list[dict]) -> list[dict]:
 @pytest.mark.slow
 @needs_torchrun
 def test_torchrun_resume_after_kill_matches_uninterrupted(tmp_path):
-    sets = [*SETS[:-3], "train.epochs=3", "data.batch_size=50", "train.device=cpu"]  # dropout 0.185: RNG matters
+    # dropout 0.185: RNG matters
+    sets = [*SETS[:-3], "train.epochs=3", "data.batch_size=50", "train.device=cpu"]
     config = ("--config", "configs/lenet_fmnist_thin.yaml")
     full = _run(_torchrun(*config, "--out", str(tmp_path / "full"), sets=sets))
     assert full.returncode == 0, full.stderr[-3000:]
@@ -85,7 +89,8 @@ def test_torchrun_resume_after_kill_matches_uninterrupted(tmp_path):
     while not run.last.exists():
         assert proc.poll() is None and time.monotonic() < deadline, "training ended before the kill"
         time.sleep(0.02)
-    workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False).stdout
+    workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True,
+                             check=False).stdout
     assert len(workers.split()) == 2
     for pid in [*map(int, workers.split()), proc.pid]:  # the workers run in sessions of their own: kill each
         os.kill(pid, signal.SIGKILL)

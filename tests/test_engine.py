@@ -53,7 +53,8 @@ def test_run_directory_and_same_seed_same_numbers(tiny, tmp_path):
             "images_per_second"} <= set(rows[0])
     assert rows[0]["train_images"] == 400 and rows[0]["train_loss"] == rows[0]["train_ce"]
     assert summary == json.loads(run.summary.read_text())
-    assert summary["test_n"] == 200 and summary["params"] == 73_994 and summary["macs_per_sample"] == 5_740_672
+    assert (summary["test_n"] == 200 and summary["params"] == 73_994
+            and summary["macs_per_sample"] == 5_740_672)
     best = max(rows, key=lambda r: r["val_accuracy"])
     assert summary["best_epoch"] == best["epoch"] and summary["val_accuracy"] == best["val_accuracy"]
     assert load_checkpoint(run.best)["epoch"] == best["epoch"]
@@ -72,7 +73,8 @@ def test_existing_run_and_resume_errors(tiny, tmp_path):
     with pytest.raises(CondnetError, match="nothing to resume"):
         Trainer(cfg, tmp_path / "r", resume=True, data=tiny)
     Trainer(cfg, tmp_path / "r", verbose=False, data=tiny).fit()
-    with pytest.raises(CondnetError, match="already holds a finished run; choose another --out, or pass --force"):
+    with pytest.raises(CondnetError,
+                       match="already holds a finished run; choose another --out, or pass --force"):
         Trainer(cfg, tmp_path / "r", data=tiny)
     changed = load_config(THIN, ["train.epochs=1", "data.batch_size=50", "train.lr=0.2"])
     with pytest.raises(CondnetError, match="differs from .* in train.lr"):
@@ -87,7 +89,8 @@ def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_over(tiny, tm
     run.append_metrics({"epoch": 1, "stale": True})  # (killed between its metrics line and last.pt)
     again = Trainer(None, run.root, resume=True, verbose=False, data=tiny).fit()
     assert _stable(again) == _stable(fresh)
-    assert [_stable(r) for r in run.read_metrics()] == [_stable(r) for r in RunDir(tmp_path / "fresh").read_metrics()]
+    fresh_metrics = RunDir(tmp_path / "fresh").read_metrics()
+    assert [_stable(r) for r in run.read_metrics()] == [_stable(r) for r in fresh_metrics]
 
 
 def test_metrics_line_cut_by_a_kill_is_ignored(tmp_path):
@@ -100,7 +103,8 @@ def test_metrics_line_cut_by_a_kill_is_ignored(tmp_path):
     assert run.metrics.read_text() == '{"epoch": 1, "val_accuracy": 50.0}\n'
 
 
-SMALL = ["train.threads=1", "data.limit_train=1000", "data.limit_test=300", "train.epochs=3", "data.batch_size=50"]
+SMALL = ["train.threads=1", "data.limit_train=1000", "data.limit_test=300", "train.epochs=3",
+         "data.batch_size=50"]
 
 
 def _cli(*args: str) -> list[str]:
@@ -110,7 +114,8 @@ def _cli(*args: str) -> list[str]:
 def test_resume_after_kill_mid_epoch_matches_uninterrupted_run(tmp_path):
     out = tmp_path / "killed"
     sets = [a for s in SMALL for a in ("--set", s)]
-    proc = subprocess.Popen(_cli("train", "--config", str(THIN), "--out", str(out), "--quiet", *sets), cwd=ROOT)
+    proc = subprocess.Popen(_cli("train", "--config", str(THIN), "--out", str(out), "--quiet", *sets),
+                            cwd=ROOT)
     run = RunDir(out)
     deadline = time.monotonic() + 300
     while not run.last.exists():  # epoch 1 is done and checkpointed: kill during epoch 2
@@ -126,5 +131,6 @@ def test_resume_after_kill_mid_epoch_matches_uninterrupted_run(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     full = Trainer(load_config(THIN, SMALL), tmp_path / "full", verbose=False).fit()
     assert [r["epoch"] for r in run.read_metrics()] == [1, 2, 3]
-    assert [_stable(r) for r in run.read_metrics()] == [_stable(r) for r in RunDir(tmp_path / "full").read_metrics()]
+    full_metrics = RunDir(tmp_path / "full").read_metrics()
+    assert [_stable(r) for r in run.read_metrics()] == [_stable(r) for r in full_metrics]
     assert _stable(json.loads(run.summary.read_text())) == _stable(full)

@@ -12,16 +12,19 @@ from condnet.cli.main import main
 def hnn_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("hnn") / "run"
     assert main(["train", "--config", "configs/hnn_lenet_fmnist.yaml", "--out", str(out), "--quiet",
-                 "--set", "train.epochs=1", "--set", "data.limit_train=500", "--set", "data.limit_test=300"]) == 0
+                 "--set", "train.epochs=1", "--set", "data.limit_train=500",
+                 "--set", "data.limit_test=300"]) == 0
     return out
 
 
 def test_cutout_report_and_expert_file(hnn_run, tmp_path, capsys):
     capsys.readouterr()
     expert_file = tmp_path / "footwear.pt"
-    assert main(["cutout", str(hnn_run), "--classes", "footwear,Bag", "--out", str(expert_file), "--json"]) == 0
+    assert main(["cutout", str(hnn_run), "--classes", "footwear,Bag", "--out", str(expert_file),
+                 "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["classes"] == [5, 7, 8, 9] and report["class_names"] == ["Sandal", "Sneaker", "Bag", "Ankle boot"]
+    assert report["classes"] == [5, 7, 8, 9]
+    assert report["class_names"] == ["Sandal", "Sneaker", "Bag", "Ankle boot"]
     assert report["expert"]["params"] < report["full"]["params"] < report["backbone"]["params"]
     assert report["reduction_vs_full"]["macs"] == pytest.approx(
         100 * (1 - report["expert"]["macs"] / report["full"]["macs"]))
@@ -36,8 +39,8 @@ def test_cutout_report_and_expert_file(hnn_run, tmp_path, capsys):
 def test_attend_sweep(hnn_run, tmp_path, capsys):
     capsys.readouterr()
     plot = tmp_path / "sweep.png"
-    assert main(["attend", str(hnn_run), "--protocol", "noisy-cue", "--gains", "0,1,4", "--reliability", "0.5",
-                 "--json", "--plot", str(plot)]) == 0
+    assert main(["attend", str(hnn_run), "--protocol", "noisy-cue", "--gains", "0,1,4",
+                 "--reliability", "0.5", "--json", "--plot", str(plot)]) == 0
     sweep = json.loads(capsys.readouterr().out)
     assert sweep["n"] == 300 and sweep["gains"] == [0.0, 1.0, 4.0]
     assert sweep["accuracy"][1] == sweep["evidence_accuracy"][1] == sweep["no_signal_accuracy"]  # gain 1

@@ -25,7 +25,8 @@ def test_train_eval_tiny_run(tmp_path, capsys):
 @pytest.mark.parametrize("argv, needle", [
     (["cost", "no_such_model"], "unknown model 'no_such_model'"),
     (["train", "--config", "missing.yaml"], "config file missing.yaml not found"),
-    (["train", "--config", "configs/lenet_fmnist_thin.yaml", "--set", "train.lrr=1"], "unknown key train.lrr"),
+    (["train", "--config", "configs/lenet_fmnist_thin.yaml", "--set", "train.lrr=1"],
+     "unknown key train.lrr"),
     (["train", "--config", "configs/lenet_fmnist_thin.yaml", "--set", "train.optimizer=adam"],
      "train.optimizer must be one of sgd, adamw"),
     (["eval", "nowhere.pt"], "checkpoint nowhere.pt not found"),

@@ -190,7 +190,8 @@ def check_output_file(path: str | Path, force: bool = False, reading: Iterable[s
     if path.is_dir():
         raise RunDirError(f"{option} {path} is a directory; give a file name")
     if path.exists() and not force:
-        raise RunDirError(f"{option} {path} already exists; pass --force to replace it or choose another path")
+        raise RunDirError(f"{option} {path} already exists; "
+                          "pass --force to replace it or choose another path")
     check_writable_dir(path.parent, option)
     return path
 
@@ -210,6 +211,7 @@ def check_writable_dir(folder: Path, option: str) -> None:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise RunDirError(f"{option}: {existing} is a file, so {folder} cannot be created; choose another path")
+        raise RunDirError(f"{option}: {existing} is a file, so {folder} cannot be created; "
+                          "choose another path")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise RunDirError(f"{option}: {existing} is not writable; choose a location you can write to")

@@ -67,7 +67,8 @@ def draw_cues(truth: torch.Tensor, num_nodes: int, reliability: float, seed: int
     return torch.where(right, truth, other)
 
 
-def cue_gains(nodes: Sequence[str], protocol: str, cues: torch.Tensor, gain: float) -> dict[str, torch.Tensor]:
+def cue_gains(nodes: Sequence[str], protocol: str, cues: torch.Tensor,
+              gain: float) -> dict[str, torch.Tensor]:
     """Per-image gains of a level's ``nodes`` for ``cues`` (node index per image)."""
     if protocol == "inhibit-distractors":
         return {name: torch.where(cues != j, gain, 1.0) for j, name in enumerate(nodes)}

@@ -23,13 +23,13 @@ def derive_from_run(path: str | Path, split: str = "val", num_groups: int | None
     at ``path`` on ``split`` (the validation split by default), and that matrix."""
     loaded = load_model(path, device)
     if getattr(loaded.model, "classes", None) is not None:
-        raise CondnetError(f"{loaded.path} is an expert of {len(loaded.model.classes)} classes; derive a hierarchy "
-                           "from a model trained on all classes of its dataset")
+        raise CondnetError(f"{loaded.path} is an expert of {len(loaded.model.classes)} classes; "
+                           "derive a hierarchy from a model trained on all classes of its dataset")
     data = load_data(loaded.config.data)
     images = data.val if split == "val" else data.test
     if len(images) == 0:
-        raise CondnetError(f"the run's {split} split is empty (data.val_size is 0); use --split test or a run "
-                           "trained with a validation split")
+        raise CondnetError(f"the run's {split} split is empty (data.val_size is 0); "
+                           "use --split test or a run trained with a validation split")
     logits, labels = collect_logits(loaded.model, make_batcher(images, loaded.config.data, data.info,
                                                                training=False).epoch())
     confusion = confusion_matrix(logits.argmax(1), labels, data.info.num_classes)

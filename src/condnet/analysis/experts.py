@@ -41,7 +41,8 @@ def costs(full: HNN, expert: HNN) -> dict[str, Any]:
     example = torch.zeros(2, spec.in_channels, spec.input_size, spec.input_size)
     rows = {"expert": model_cost(expert, example), "full": model_cost(full, example),
             "backbone": model_cost(StageNet(spec), example)}
-    return {**rows, "reduction_vs_full": {k: reduction(rows["expert"][k], rows["full"][k]) for k in ("params", "macs")},
+    return {**rows, "reduction_vs_full": {k: reduction(rows["expert"][k], rows["full"][k])
+                                          for k in ("params", "macs")},
             "reduction_vs_backbone": {k: reduction(rows["expert"][k], rows["backbone"][k])
                                       for k in ("params", "macs")}}
 
@@ -77,7 +78,8 @@ def expert_report(full: HNN, classes: Sequence[str | int], test: Split, batcher:
             **costs(full, expert), **accuracies(full.eval(), expert, images)}
 
 
-def measured_speedup(full: HNN, expert: HNN, images: torch.Tensor, batch: int = 64, rounds: int = 20) -> float:
+def measured_speedup(full: HNN, expert: HNN, images: torch.Tensor, batch: int = 64,
+                     rounds: int = 20) -> float:
     """The expert's eager speed-up over the full HNN (median latency, 1 thread, interleaved) at ``batch``."""
     from condnet.deploy.bench import BenchModel, time_side_by_side
 
@@ -106,13 +108,15 @@ def load_hnn(path: str, device: str = "cpu") -> tuple[HNN, object]:
 
 
 def expert_table(path: str) -> list[dict[str, Any]]:
-    """:func:`expert_report` (plus ``name``) of every single-group and single-class expert of the HNN run at ``path``."""
+    """:func:`expert_report` (plus ``name``) of every single-group and single-class expert of the HNN
+    run at ``path``."""
     from condnet.train import load_data, make_batcher
 
     full, config = load_hnn(path)
     data = load_data(config.data)
     batcher = make_batcher(data.test, config.data, data.info, training=False)
-    return [{"name": names[0], **expert_report(full, names, data.test, batcher)} for names in standard_experts(full)]
+    return [{"name": names[0], **expert_report(full, names, data.test, batcher)}
+            for names in standard_experts(full)]
 
 
 def format_expert_table(rows: list[dict[str, Any]]) -> str:

@@ -59,12 +59,13 @@ def collect_routes(model: CIGTNet, batches: Iterable[tuple[torch.Tensor, torch.T
 def leaf_paths(routes: torch.Tensor, path_counts: Sequence[int]) -> torch.Tensor:
     """The index of each sample's root-to-leaf path (routes read as mixed-radix digits)."""
     index = torch.zeros(len(routes), dtype=torch.long)
-    for l, count in enumerate(path_counts):
-        index = index * count + routes[:, l]
+    for layer, count in enumerate(path_counts):
+        index = index * count + routes[:, layer]
     return index
 
 
-def route_class_information(routes: torch.Tensor, labels: torch.Tensor, num_routes: int, num_classes: int) -> float:
+def route_class_information(routes: torch.Tensor, labels: torch.Tensor, num_routes: int,
+                            num_classes: int) -> float:
     """I(route; class) of hard routes: the information gain (balance 1) of one-hot route probabilities
     (clamped at 0: the entropies' epsilon can leave -1e-12 where the routes carry no information)."""
     return max(0.0, float(information_gain(F.one_hot(routes, num_routes).double(), labels, num_classes, 1.0)))
@@ -83,26 +84,27 @@ def route_statistics(routes: torch.Tensor, labels: torch.Tensor, path_counts: Se
         return torch.bincount(labels * num_routes + route, minlength=num_classes * num_routes).view(
             num_classes, num_routes).tolist()
 
-    accuracy = 100.0 * float((predictions == labels).double().mean()) if predictions is not None else float("nan")
+    accuracy = (100.0 * float((predictions == labels).double().mean()) if predictions is not None
+                else float("nan"))
     return RouteStats(
         path_counts=list(path_counts), class_names=list(class_names), n=len(labels), accuracy=accuracy,
-        layer_counts=[by_class(routes[:, l], k) for l, k in enumerate(path_counts)],
+        layer_counts=[by_class(routes[:, layer], k) for layer, k in enumerate(path_counts)],
         path_names=["-".join(map(str, p)) for p in product(*(range(k) for k in path_counts))],
         path_counts_by_class=by_class(paths, num_paths),
         route_entropy=float(entropy(torch.bincount(paths, minlength=num_paths).double() / len(paths))),
         mutual_information=route_class_information(paths, labels, num_paths, num_classes),
-        layer_mutual_information=[route_class_information(routes[:, l], labels, k, num_classes)
-                                  for l, k in enumerate(path_counts)])
+        layer_mutual_information=[route_class_information(routes[:, layer], labels, k, num_classes)
+                                  for layer, k in enumerate(path_counts)])
 
 
 def plot_routes(stats: RouteStats, path: str | Path) -> Path:
     """Heatmaps (share of each class per block of every routed layer, and per leaf path) as an image file."""
-    panels = [(f"layer {l}: blocks", counts) for l, counts in enumerate(stats.layer_counts)
-              if stats.path_counts[l] > 1]
+    panels = [(f"layer {layer}: blocks", counts) for layer, counts in enumerate(stats.layer_counts)
+              if stats.path_counts[layer] > 1]
     panels.append(("leaf paths", stats.path_counts_by_class))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 + 0.5 * sum(len(c[0]) for _, c in panels), 4.5),
                              squeeze=False, constrained_layout=True)
-    for ax, (title, counts) in zip(axes[0], panels):
+    for ax, (title, counts) in zip(axes[0], panels, strict=True):
         table = torch.tensor(counts, dtype=torch.float64)
         share = table / table.sum(1, keepdim=True).clamp(min=1)
         image = ax.imshow(share.numpy(), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
@@ -120,10 +122,11 @@ def routes_of_run(path: str, split: str = "test", device: str = "cpu") -> tuple[
     """Routing statistics of the model at ``path`` on ``split``, and its parameter counts."""
     loaded = load_model(path, device)
     if family_of(loaded.model) != "cigt":
-        raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, which does not route; "
-                           "pass a run of a cigt_* model")
+        raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, "
+                           "which does not route; pass a run of a cigt_* model")
     data = load_data(loaded.config.data)
-    batches = make_batcher(data.test if split == "test" else data.val, loaded.config.data, data.info, training=False)
+    images = data.test if split == "test" else data.val
+    batches = make_batcher(images, loaded.config.data, data.info, training=False)
     routes, labels, predictions = collect_routes(loaded.model, batches.epoch())
     stats = route_statistics(routes, labels, loaded.model.path_counts, data.info.class_names, predictions)
     return stats, {"path": str(loaded.path), "model": loaded.config.model["name"], "split": split,

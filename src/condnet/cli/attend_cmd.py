@@ -24,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", required=True, choices=PROTOCOLS)
     p.add_argument("--level", type=int, default=1,
                    help="depth of the node the cue names (1: the root's children; default 1)")
-    p.add_argument("--gains", default="0,0.5,1,1.5,2,4", help="comma-separated gains (default 0,0.5,1,1.5,2,4)")
+    p.add_argument("--gains", default="0,0.5,1,1.5,2,4",
+                   help="comma-separated gains (default 0,0.5,1,1.5,2,4)")
     p.add_argument("--reliability", type=float, default=0.8,
                    help="noisy-cue: probability that the cue names the true group (default 0.8)")
     p.add_argument("--seed", type=int, default=0, help="noisy-cue: seed of the cue draws (default 0)")
@@ -52,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
     model, config = load_hnn(args.path, args.device)
     depth = model.hierarchy.depth()
     if not 1 <= args.level <= depth:
-        raise CondnetError(f"--level must be in 1..{depth} (the depth of this model's class tree), got {args.level}")
+        raise CondnetError(f"--level must be in 1..{depth} (the depth of this model's class tree), "
+                           f"got {args.level}")
     data = load_data(config.data)
-    test = data.test if model.classes is None else images_of(data.test, model.classes)  # an expert: its classes
+    # an expert: its classes
+    test = data.test if model.classes is None else images_of(data.test, model.classes)
     if args.limit is not None:
         test = test.subset(torch.arange(min(args.limit, len(test))))
     sweep = attention_sweep(model, make_batcher(test, config.data, data.info, training=False), args.protocol,
@@ -72,7 +75,8 @@ def describe(sweep: Sweep) -> str:
     """The sweep as text: no signal and the cued node's expert, then one row per gain."""
     extra = f", reliability {sweep.reliability} ({sweep.cue_correct:.1f}% of cues right)" \
         if sweep.reliability is not None else ""
-    lines = [f"{sweep.protocol} at level {sweep.level} ({', '.join(sweep.groups)}) on {sweep.n} test images{extra}",
+    lines = [f"{sweep.protocol} at level {sweep.level} ({', '.join(sweep.groups)}) "
+             f"on {sweep.n} test images{extra}",
              f"  no signal                 {sweep.no_signal_accuracy:.2f}%",
              f"  cued node's expert        {sweep.ceiling_accuracy:.2f}%  "
              f"({sweep.ceiling_accuracy - sweep.no_signal_accuracy:+.2f})",

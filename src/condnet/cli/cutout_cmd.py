@@ -1,4 +1,5 @@
-"""``condnet cutout``: cut an expert for some classes out of a trained HNN, save it, report cost and accuracy."""
+"""``condnet cutout``: cut an expert for some classes out of a trained HNN, save it, report cost and
+accuracy."""
 
 import argparse
 from pathlib import Path
@@ -16,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cutout", help="cut an expert for some classes out of a trained HNN")
     p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--classes", required=True, metavar="A,B,...",
-                   help="class names, class indices or group names (a group = all its classes), comma-separated")
+                   help="class names, class indices or group names (a group = all its classes), "
+                        "comma-separated")
     p.add_argument("--out", required=True, metavar="FILE.pt", help="where to save the expert checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_force_option(p)
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         for against in ("full", "backbone"):
             cut = report[f"reduction_vs_{against}"]
             print(f"  vs {against:<9} {cut['params']:6.2f}% fewer params  {cut['macs']:6.2f}% fewer MACs")
-        print(f"  accuracy on {report['n']} test images of its classes: expert {report['expert_accuracy']:.2f}%  "
+        print(f"  accuracy on {report['n']} test images of its classes: "
+              f"expert {report['expert_accuracy']:.2f}%  "
               f"full model {report['full_accuracy']:.2f}%")
         print(f"  measured speed-up over the full HNN (eager, 1 thread, batch {SPEED_BATCH}): {speedup:.2f}x "
               f"for {result['speedup_vs_full']['mac_ratio']:.2f}x fewer MACs")

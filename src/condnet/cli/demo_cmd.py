@@ -12,7 +12,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=3, help="training epochs per model (default 3)")
     p.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--fresh", action="store_true",
-                   help="redo every phase instead of reusing finished ones (with --force on an existing --out)")
+                   help="redo every phase instead of reusing finished ones "
+                        "(with --force on an existing --out)")
     p.add_argument("--force", action="store_true", help="replace a demo in --out made with other settings")
     p.add_argument("--limit-train", type=int, help="train on only the first N training images (a quick look)")
     p.add_argument("--limit-test", type=int, help="evaluate on only the first N validation/test images")

@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        print(f"{result['model']} on {result['split']} ({result['n']} images): accuracy {result['accuracy']:.2f}%  "
-              f"loss {result['loss']:.4f}  params {result['params']:,}  MACs/sample {result['macs_per_sample']:,.0f}")
+        print(f"{result['model']} on {result['split']} ({result['n']} images): "
+              f"accuracy {result['accuracy']:.2f}%  loss {result['loss']:.4f}  params {result['params']:,}  "
+              f"MACs/sample {result['macs_per_sample']:,.0f}")
     return 0

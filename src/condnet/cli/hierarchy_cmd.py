@@ -11,7 +11,8 @@ from condnet.files import check_output_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("hierarchy", help="derive a class hierarchy (for an HNN) from a trained model's confusions")
+    p = sub.add_parser("hierarchy",
+                       help="derive a class hierarchy (for an HNN) from a trained model's confusions")
     p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--out", required=True, metavar="FILE.yaml|FILE.json",
                    help="where to save the hierarchy (set it as model.hierarchy of an hnn_* config)")

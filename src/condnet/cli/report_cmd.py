@@ -22,8 +22,8 @@ def run(args: argparse.Namespace) -> int:
     names = [Path(path).name for path in args.runs]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise RunDirError(f"two runs are named {twice[0]!r}; their figures would overwrite each other: pass run "
-                          "directories with different names")
+        raise RunDirError(f"two runs are named {twice[0]!r}; their figures would overwrite each other: "
+                          "pass run directories with different names")
     out = check_output_dir(args.out)
     check_output_file(out / "report.md", args.force, reading=args.runs)
     if (out / "figures").exists() and not args.force:

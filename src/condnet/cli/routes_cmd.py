@@ -1,4 +1,5 @@
-"""``condnet routes``: how a trained CIGT routes the classes of a split (counts, entropy, mutual information)."""
+"""``condnet routes``: how a trained CIGT routes the classes of a split (counts, entropy, mutual
+information)."""
 
 import argparse
 
@@ -27,7 +28,8 @@ def _table(title: str, columns: list[str], rows: list[list[int]], names: list[st
     width = max(len(n) for n in names)
     cell = max(6, *(len(c) for c in columns))
     lines = [title, f"{'':<{width}}  " + " ".join(f"{c:>{cell}}" for c in columns)]
-    lines += [f"{name:<{width}}  " + " ".join(f"{v:>{cell}}" for v in row) for name, row in zip(names, rows)]
+    lines += [f"{name:<{width}}  " + " ".join(f"{v:>{cell}}" for v in row)
+              for name, row in zip(names, rows, strict=True)]
     return "\n".join(lines)
 
 
@@ -41,10 +43,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{info['model']} on {args.split} ({stats.n} images): accuracy {stats.accuracy:.2f}%  "
           f"path counts {stats.path_counts}")
-    for l, counts in enumerate(stats.layer_counts):
-        if stats.path_counts[l] > 1:
-            print("\n" + _table(f"layer {l}: samples per class and block", [str(k) for k in range(len(counts[0]))],
-                                counts, stats.class_names))
+    for layer, counts in enumerate(stats.layer_counts):
+        if stats.path_counts[layer] > 1:
+            blocks = [str(k) for k in range(len(counts[0]))]
+            title = f"layer {layer}: samples per class and block"
+            print("\n" + _table(title, blocks, counts, stats.class_names))
     print("\n" + _table("samples per class and leaf path", stats.path_names, stats.path_counts_by_class,
                         stats.class_names))
     print(f"\nroute entropy H(path) {stats.route_entropy:.4f} nats  "

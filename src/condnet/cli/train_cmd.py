@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     p.add_argument("--force", action="store_true",
-                   help="replace the run that --out already holds (its config, metrics, checkpoints, summary)")
+                   help="replace the run that --out already holds "
+                        "(its config, metrics, checkpoints, summary)")
     p.set_defaults(func=run)
 
 

@@ -76,7 +76,8 @@ class Batcher:
         return full + (1 if rest > 1 or (rest == 1 and not self.shuffle) else 0)
 
     def epoch(self, epoch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The batches of one epoch. A trailing training batch of one image is dropped (BatchNorm needs two)."""
+        """The batches of one epoch. A trailing training batch of one image is dropped (BatchNorm needs
+        two)."""
         order = self.indices(epoch)
         augment_gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch + 7_919 * (self.rank + 1))
         for start in range(0, len(order), self.batch_size):

@@ -89,7 +89,8 @@ class Hierarchy:
             elif item in groups:
                 found.update(leaves(groups[item]))
             else:
-                raise CondnetError(f"unknown class or group {item!r}; classes: {', '.join(self.class_names)}; "
+                raise CondnetError(f"unknown class or group {item!r}; "
+                                   f"classes: {', '.join(self.class_names)}; "
                                    f"groups: {', '.join(g for g in groups if g != self.root.name)}")
         if not found:
             raise CondnetError("no classes given; name at least one class or group")
@@ -137,7 +138,8 @@ def _validate(root: Group, class_names: tuple[str, ...]) -> None:
         raise CondnetError(f"class index {bad[0]} out of range 0..{len(class_names) - 1}")
     twice = sorted({class_names[c] for c in seen_classes if seen_classes.count(c) > 1})
     if twice:
-        raise CondnetError(f"class {twice[0]!r} appears more than once in the hierarchy; list each class once")
+        raise CondnetError(f"class {twice[0]!r} appears more than once in the hierarchy; "
+                           "list each class once")
     missing = [class_names[c] for c in range(len(class_names)) if c not in seen_classes]
     if missing:
         raise CondnetError(f"the hierarchy misses class(es) {', '.join(map(repr, missing))}; "
@@ -172,7 +174,8 @@ def from_dict(raw: Any, class_names: Sequence[str] | None = None) -> Hierarchy:
             if item not in names:
                 raise CondnetError(f"unknown class {item!r} in the hierarchy; classes: {', '.join(names)}")
             return names.index(item)
-        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("children"), list):
+        if (isinstance(item, dict) and isinstance(item.get("name"), str)
+                and isinstance(item.get("children"), list)):
             return Group(item["name"], tuple(node(c, depth + 1) for c in item["children"]))
         raise CondnetError(f"bad hierarchy node {item!r}: a group is {{name: ..., children: [...]}}, "
                            "a leaf is a class name or index")
@@ -192,7 +195,8 @@ def save_hierarchy(hierarchy: Hierarchy, path: str | Path) -> None:
     """Write a hierarchy as JSON (``.json``) or YAML (anything else), atomically."""
     path = Path(path)
     data = hierarchy.to_dict()
-    text = json.dumps(data, indent=2) + "\n" if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
+    text = (json.dumps(data, indent=2) + "\n" if path.suffix == ".json"
+            else yaml.safe_dump(data, sort_keys=False))
     write_text_atomic(path, text)
 
 
@@ -274,9 +278,10 @@ def resolve_hierarchy(source: str | dict[str, Any], num_classes: int,
         raise CondnetError(f"hierarchy {what!r} has {found.num_classes} classes but the model has "
                            f"{num_classes}; set model.hierarchy to the dataset's hierarchy")
     if class_names is not None and found.class_names != tuple(class_names):
-        raise CondnetError(f"hierarchy {what!r} is a tree over other classes ({', '.join(found.class_names[:3])}, "
-                           f"...) than the dataset's ({', '.join(class_names[:3])}, ...); set model.hierarchy to a "
-                           "tree over the dataset's classes")
+        raise CondnetError(f"hierarchy {what!r} is a tree over other classes "
+                           f"({', '.join(found.class_names[:3])}, ...) "
+                           f"than the dataset's ({', '.join(class_names[:3])}, ...); "
+                           "set model.hierarchy to a tree over the dataset's classes")
     return found
 
 

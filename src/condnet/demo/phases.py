@@ -47,7 +47,8 @@ class PhaseRunner:
         write_text_atomic(path, json.dumps(result, indent=2) + "\n")
         self.spent += took
         self.done_weight += self.weights[name]
-        left = self.spent / self.done_weight * (self.total_weight - self.done_weight) if self.done_weight else 0.0
+        remaining_weight = self.total_weight - self.done_weight
+        left = self.spent / self.done_weight * remaining_weight if self.done_weight else 0.0
         self.echo(f"{head}: done in {_clock(took)}  (elapsed {_clock(time.perf_counter() - self.start)}, "
                   f"~{_clock(left)} left)")
         return result

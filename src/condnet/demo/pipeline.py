@@ -42,7 +42,8 @@ def _claim(out: Path, settings: dict[str, Any], fresh: bool, force: bool) -> Non
     held = earlier is not None or any((out / sub).exists() for sub in ("runs", "phases", "figures"))
     if held and (fresh or earlier != settings):
         if not force:
-            why = "--fresh redoes every phase" if fresh else f"it holds a demo with other settings ({earlier})"
+            why = ("--fresh redoes every phase" if fresh
+                   else f"it holds a demo with other settings ({earlier})")
             raise RunDirError(f"{out} already holds a demo and {why}; pass --force to replace it, or choose "
                               "another --out")
         for sub in ("runs", "phases", "figures"):

@@ -13,7 +13,8 @@ TRAIN = {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5.0e-4
 DATA = {"dataset": "fashion_mnist", "batch_size": 125}
 CIGT = {"name": "cigt_lenet_fmnist", "path_counts": [1, 2, 4], "execution": "gather", "routing": "ig",
         "cls_loss": "mean", "ig_weight": 0.063, "balance": 2.12, "temperature_initial": 25.0,
-        "temperature_min": 0.01, "random_ratio": 0.49, "router_hidden": 128, "router_pool": 1, "dropout": 0.185}
+        "temperature_min": 0.01, "random_ratio": 0.49, "router_hidden": 128, "router_pool": 1,
+        "dropout": 0.185}
 MODELS: dict[str, dict[str, Any]] = {
     "backbone": {"name": "lenet_fmnist_thick", "dropout": 0.185},
     "thin": {"name": "lenet_fmnist_thin", "dropout": 0.185},

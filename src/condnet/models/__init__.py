@@ -13,5 +13,5 @@ from condnet.models.registry import (
 )
 from condnet.models.stages import BackboneSpec, StageNet, StageSpec
 
-__all__ = ["BACKBONES", "BackboneSpec", "StageNet", "StageSpec", "backbone_spec", "create_model", "list_models",
-           "model_entry", "register_model", "resolve_model_config"]
+__all__ = ["BACKBONES", "BackboneSpec", "StageNet", "StageSpec", "backbone_spec", "create_model",
+           "list_models", "model_entry", "register_model", "resolve_model_config"]

@@ -16,7 +16,8 @@ from condnet.models.vgg import vgg_spec
 
 # name -> (spec function, fixed arguments, description)
 BACKBONES: dict[str, tuple[Callable[..., BackboneSpec], dict[str, Any], str]] = {
-    "lenet_fmnist_thick": (lenet_fmnist_spec, {}, "paper B Fashion Net, thick baseline (conv 32/64/128, FC 512/256)"),
+    "lenet_fmnist_thick": (lenet_fmnist_spec, {},
+                           "paper B Fashion Net, thick baseline (conv 32/64/128, FC 512/256)"),
     "lenet_fmnist_thin": (lenet_fmnist_spec, {"conv": (32, 32, 32), "fc": (128, 64)},
                           "paper B Fashion Net, thin baseline (one [1,2,4] path: conv 32/32/32, FC 128/64)"),
     "lenet_mnist_thick": (lenet_mnist_spec, {}, "paper B MNIST LeNet, thick baseline (conv 20/30, FC 100)"),

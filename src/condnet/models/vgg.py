@@ -24,7 +24,8 @@ def _vgg_stage(index: int, widths: tuple[int, ...]) -> StageSpec:
     return StageSpec(f"block{index + 1}", build)
 
 
-def vgg_spec(depth: int = 11, in_channels: int = 3, input_size: int = 32, num_classes: int = 10) -> BackboneSpec:
+def vgg_spec(depth: int = 11, in_channels: int = 3, input_size: int = 32,
+             num_classes: int = 10) -> BackboneSpec:
     """VGG-``depth`` (11 or 16) for small images: 5 conv blocks, global pooling, one linear layer."""
     if depth not in VGG_STAGES:
         raise CondnetError(f"VGG depth must be one of {sorted(VGG_STAGES)}, got {depth}")

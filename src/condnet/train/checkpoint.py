@@ -35,13 +35,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     no code runs); clear errors, in condnet's own words, for missing, corrupt, foreign or unsafe files."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} not found; pass a run directory or a .pt file written by condnet")
+        raise CheckpointError(f"checkpoint {path} not found; "
+                              "pass a run directory or a .pt file written by condnet")
     if not zipfile.is_zipfile(path):  # torch.save (and so condnet) writes zip archives
         with open(path, "rb") as handle:
             pickled = handle.read(1) == b"\x80"
-        what = "a bare pickle, which condnet will not unpickle" if pickled else "truncated or of another format"
-        raise CheckpointError(f"{path} is not a readable condnet checkpoint ({what}); pass a .pt file written "
-                              "by condnet")
+        what = ("a bare pickle, which condnet will not unpickle" if pickled
+                else "truncated or of another format")
+        raise CheckpointError(f"{path} is not a readable condnet checkpoint ({what}); "
+                              "pass a .pt file written by condnet")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -49,12 +51,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
                               "tensors and plain data), so it is not a condnet checkpoint; pass a .pt file "
                               "written by condnet") from None
     except Exception:  # torch raises many types for damaged archives; its text is not shown
-        raise CheckpointError(f"{path} is not a readable condnet checkpoint: truncated or damaged; pass a .pt "
-                              "file written by condnet") from None
+        raise CheckpointError(f"{path} is not a readable condnet checkpoint: truncated or damaged; "
+                              "pass a .pt file written by condnet") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a condnet checkpoint (no {FORMAT} tag); pass a .pt file written "
-                              "by condnet")
+        raise CheckpointError(f"{path} is not a condnet checkpoint (no {FORMAT} tag); "
+                              "pass a .pt file written by condnet")
     missing = [key for key in ("config", "model_state") if not isinstance(data.get(key), dict)]
     if missing:
-        raise CheckpointError(f"{path} lacks {' and '.join(missing)}; it is damaged or was not written by condnet")
+        raise CheckpointError(f"{path} lacks {' and '.join(missing)}; "
+                              "it is damaged or was not written by condnet")
     return data

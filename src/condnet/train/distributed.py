@@ -25,7 +25,8 @@ class DistInfo:
 
 
 def local_device(device: torch.device) -> torch.device:
-    """Under torchrun on CUDA, this process's own GPU (``cuda:$LOCAL_RANK``), made current; else ``device``."""
+    """Under torchrun on CUDA, this process's own GPU (``cuda:$LOCAL_RANK``), made current; else
+    ``device``."""
     if device.type != "cuda" or "LOCAL_RANK" not in os.environ:
         return device
     local = torch.device("cuda", int(os.environ["LOCAL_RANK"]))

@@ -124,7 +124,8 @@ class Trainer:
         self.run.remove_temp_files()
         if cfg is not None:
             given = resolve_run_config(cfg, locate_data=True).to_dict()
-            differing = [f"{s}.{k}" for s in given for k in given[s] if given[s][k] != saved.to_dict()[s].get(k)]
+            differing = [f"{s}.{k}" for s in given for k in given[s]
+                         if given[s][k] != saved.to_dict()[s].get(k)]
             if differing:
                 raise RunDirError(f"--resume with a config that differs from {self.run.config} in "
                                   f"{', '.join(differing)}; resume without --config or start a new --out")
@@ -137,8 +138,8 @@ class Trainer:
             raise RunDirError(f"{path} belongs to another run (its run id is not {self.run_id}, the one in "
                               f"{self.run.identity}); put this run's checkpoint back or start a new run")
         if state["config"] != self.cfg.to_dict():
-            raise RunDirError(f"{path} was written with another config than {self.run.config}; put this run's "
-                              "checkpoint back or start a new run")
+            raise RunDirError(f"{path} was written with another config than {self.run.config}; "
+                              "put this run's checkpoint back or start a new run")
         return state
 
     def _state(self, rng_by_rank: list[dict[str, Any]]) -> dict[str, Any]:
@@ -151,7 +152,8 @@ class Trainer:
         self.model.load_state_dict(state["model_state"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.epoch, self.best_accuracy, self.best_epoch = state["epoch"], state["best_accuracy"], state["best_epoch"]
+        self.epoch, self.best_accuracy, self.best_epoch = (state["epoch"], state["best_accuracy"],
+                                                           state["best_epoch"])
         by_rank = state["rng"] if isinstance(state["rng"], list) else [state["rng"]]  # older runs: one state
         set_rng_state(by_rank[self.dist.rank if self.dist.rank < len(by_rank) else 0])
         if self.dist.is_main:
@@ -197,10 +199,12 @@ class Trainer:
             bar.update()
         bar.close()
         names = list(sums)
-        totals = all_reduce_sum(torch.stack([sums[n] for n in names] + [correct, torch.tensor(seen, dtype=torch.float64)]),
-                                self.dist).tolist()
+        totals = all_reduce_sum(
+            torch.stack([sums[n] for n in names] + [correct, torch.tensor(seen, dtype=torch.float64)]),
+            self.dist).tolist()
         n = totals[-1]
-        row = {f"train_{name}" if name != "loss" else "train_loss": totals[i] / n for i, name in enumerate(names)}
+        row = {f"train_{name}" if name != "loss" else "train_loss": totals[i] / n
+               for i, name in enumerate(names)}
         row["train_accuracy"] = 100.0 * totals[-2] / n
         row["train_images"] = int(n)
         return row
@@ -222,7 +226,8 @@ class Trainer:
         elif self.dist.is_main:
             if self.replace:
                 self.run.clear()
-            self.run_id = identity["run_id"] if identity and not self.replace else self.run.start(self.cfg.to_dict())
+            self.run_id = (identity["run_id"] if identity and not self.replace
+                           else self.run.start(self.cfg.to_dict()))
             self.run.truncate_metrics(0)  # a restart of a run killed in its first epoch
         start = time.perf_counter()
         while self.epoch < self.cfg.train.epochs:
@@ -231,11 +236,13 @@ class Trainer:
             row = self.train_epoch()
             seconds = time.perf_counter() - tic
             self.epoch += 1
-            val = evaluate(self.model, self.val_batches.epoch(), self.device, self.dist) if self.has_val else None
+            val = (evaluate(self.model, self.val_batches.epoch(), self.device, self.dist) if self.has_val
+                   else None)
             row = {"epoch": self.epoch, **row, "val_loss": val["loss"] if val else None,
                    "val_accuracy": val["accuracy"] if val else None,
                    "lr": lr, "seconds": seconds, "images_per_second": row["train_images"] / seconds}
-            improved = val is None or val["accuracy"] > self.best_accuracy  # no validation split: the last epoch
+            # no validation split: the last epoch
+            improved = val is None or val["accuracy"] > self.best_accuracy
             if improved:
                 self.best_accuracy, self.best_epoch = val["accuracy"] if val else math.nan, self.epoch
             rng_by_rank = gather_objects(rng_state(), self.dist)  # each rank's dropout / routing stream
@@ -262,7 +269,8 @@ class Trainer:
         test = evaluate(self.model, test_batches.epoch(), self.device, self.dist)
         summary = {"model": self.cfg.model["name"], "dataset": self.cfg.data.dataset,
                    "epochs": self.cfg.train.epochs, "best_epoch": self.best_epoch,
-                   "val_accuracy": self.best_accuracy if self.has_val else None, "test_accuracy": test["accuracy"],
+                   "val_accuracy": self.best_accuracy if self.has_val else None,
+                   "test_accuracy": test["accuracy"],
                    "test_loss": test["loss"], "test_n": test["n"], "params": count_params(self.model),
                    **cost_summary(self.model, test_batches, self.device), "train_seconds": seconds}
         if self.dist.is_main:

@@ -62,8 +62,11 @@ def collect_logits(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch
 
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-             device: torch.device | None = None, dist: DistInfo = DistInfo()) -> dict[str, float]:
-    """Accuracy (%) and mean cross-entropy over the batches, summed over ranks."""
+             device: torch.device | None = None, dist: DistInfo | None = None) -> dict[str, float]:
+    """Accuracy (%) and mean cross-entropy over the batches, summed over ranks (``dist`` None: a single
+    process)."""
+    if dist is None:
+        dist = DistInfo()
     logits, labels = collect_logits(model, batches, device)
     sums = torch.tensor([F.cross_entropy(logits, labels, reduction="sum").item() if len(labels) else 0.0,
                          float((logits.argmax(1) == labels).sum()) if len(labels) else 0.0,

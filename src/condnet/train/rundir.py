@@ -50,7 +50,8 @@ class RunDir:
         return raw
 
     def config_edited(self) -> bool:
-        """Whether config.yaml differs from the text the run started with (False for runs without run.json)."""
+        """Whether config.yaml differs from the text the run started with (False for runs without
+        run.json)."""
         identity = self.read_identity()
         return identity is not None and identity.get("config_sha256") != text_digest(
             read_text_file(self.config, "run config"))
@@ -144,8 +145,8 @@ class RunLock:
             handle.seek(0)
             holder = (handle.read().strip().splitlines() or ["another process"])[0]
             handle.close()
-            raise RunDirError(f"{self.run.root} is in use by {holder}, which is writing this run; wait for it "
-                              "to end or choose another --out") from None
+            raise RunDirError(f"{self.run.root} is in use by {holder}, which is writing this run; "
+                              "wait for it to end or choose another --out") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()} (condnet train)\n")

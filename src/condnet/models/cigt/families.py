@@ -24,7 +24,8 @@ CHOICES = {"execution": ("gather", "dense"), "routing": ("ig", "random"), "cls_l
 
 def lenet_fmnist_path(dropout: float, in_channels: int, input_size: int, num_classes: int) -> list[StageSpec]:
     """One Fashion Net path: conv 32/32/32, FC 128/64 (stages conv0, conv1, conv2, fc)."""
-    return list(lenet_fmnist_spec((32, 32, 32), (128, 64), dropout, in_channels, input_size, num_classes).stages)
+    spec = lenet_fmnist_spec((32, 32, 32), (128, 64), dropout, in_channels, input_size, num_classes)
+    return list(spec.stages)
 
 
 def lenet_mnist_path(dropout: float, in_channels: int, input_size: int, num_classes: int) -> list[StageSpec]:
@@ -53,20 +54,23 @@ def _check(cfg: dict[str, Any], stage_names: list[str], default_boundaries: list
             raise CondnetError(f"model.{key} must be one of {', '.join(choices)}, got {cfg[key]!r}")
     counts = cfg["path_counts"]
     if not counts or not all(isinstance(k, int) and k >= 1 for k in counts):
-        raise CondnetError(f"model.path_counts must be a list of positive integers, e.g. [1, 2, 4]; got {counts!r}")
+        raise CondnetError("model.path_counts must be a list of positive integers, e.g. [1, 2, 4]; "
+                           f"got {counts!r}")
     boundaries = cfg["boundaries"] if cfg["boundaries"] is not None else default_boundaries
     if len(boundaries) != len(counts) - 1:
         raise CondnetError(f"model.path_counts {counts} has {len(counts)} layers, so model.boundaries needs "
                            f"{len(counts) - 1} stage indices where layers begin (stages: "
                            f"{', '.join(f'{i}={s}' for i, s in enumerate(stage_names))}); got {boundaries}")
-    if list(boundaries) != sorted(set(boundaries)) or (boundaries and not 0 < boundaries[0] <= boundaries[-1] <
-                                                       len(stage_names)):
+    if list(boundaries) != sorted(set(boundaries)) or (
+            boundaries and not 0 < boundaries[0] <= boundaries[-1] < len(stage_names)):
         raise CondnetError(f"model.boundaries must be increasing stage indices in 1..{len(stage_names) - 1}, "
                            f"got {boundaries}")
     if not 0.0 <= cfg["random_ratio"] <= 1.0:
         raise CondnetError(f"model.random_ratio must be in [0, 1], got {cfg['random_ratio']}")
-    if cfg["temperature_initial"] <= 0 or cfg["temperature_min"] <= 0 or not 0 < cfg["temperature_decay"] <= 1:
-        raise CondnetError("model.temperature_initial and temperature_min must be > 0 and temperature_decay in (0, 1]")
+    if (cfg["temperature_initial"] <= 0 or cfg["temperature_min"] <= 0
+            or not 0 < cfg["temperature_decay"] <= 1):
+        raise CondnetError("model.temperature_initial and temperature_min must be > 0 "
+                           "and temperature_decay in (0, 1]")
     return list(boundaries)
 
 
@@ -82,7 +86,8 @@ def _register(name: str, description: str, path_fn: Callable[..., list[StageSpec
         return CIGTNet(split_stages(stages, cuts), cfg["path_counts"], cfg["in_channels"], cfg["input_size"],
                        cfg["num_classes"], head_pool, routing)
 
-    options = {"path_counts": [1, 2, 4], "boundaries": None, **dataclasses.asdict(RoutingConfig()), **defaults}
+    options = {"path_counts": [1, 2, 4], "boundaries": None, **dataclasses.asdict(RoutingConfig()),
+               **defaults}
     factory.__signature__ = inspect.Signature(
         [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v) for k, v in options.items()])
     register_model(name, factory, description, "cigt")
@@ -95,7 +100,8 @@ _register("cigt_lenet_mnist", "CIGT trellis of paper B's MNIST LeNet (one path =
           lenet_mnist_path, [1, 2], False, ig_weight=0.288, balance=6.42, temperature_decay=0.999879,
           warmup_epochs=25, random_ratio=0.36, dropout=0.0, **_LENET)
 for _depth in (20, 32, 56, 110):
-    _register(f"cigt_resnet{_depth}_cifar10", f"CIGT trellis of CIFAR ResNet-{_depth}, cut as paper B's ResNet-110 one",
+    _register(f"cigt_resnet{_depth}_cifar10",
+              f"CIGT trellis of CIFAR ResNet-{_depth}, cut as paper B's ResNet-110 one",
               resnet_path(_depth), [2, 4], True, ig_weight=1.0, balance=5.0, temperature_decay=0.9999,
               temperature_min=0.1, warmup_epochs=350, random_ratio=0.5, router_pool=8, in_channels=3,
               input_size=32, num_classes=10)

@@ -74,7 +74,8 @@ class HNN(nn.Module):
         out_channels = {hierarchy.root.name: channels}
         blocks = {}
         for seg in self.segments:
-            blocks[seg.key], out_channels[seg.node] = self._build(seg.stages, out_channels[seg.source], seg.scale)
+            blocks[seg.key], out_channels[seg.node] = self._build(seg.stages, out_channels[seg.source],
+                                                                  seg.scale)
         self.blocks = nn.ModuleDict(blocks)
         self.heads = nn.ModuleDict({f"c{c}": nn.Linear(out_channels[hierarchy.class_names[c]], 1)
                                     for c in self.output_classes})
@@ -103,7 +104,8 @@ class HNN(nn.Module):
         checked = {}
         for name, gain in gains.items():
             if name not in self.node_names:
-                raise CondnetError(f"no node {name!r} in this network; nodes: {', '.join(sorted(self.node_names))}")
+                raise CondnetError(f"no node {name!r} in this network; "
+                                   f"nodes: {', '.join(sorted(self.node_names))}")
             values = gain if isinstance(gain, torch.Tensor) else torch.tensor(float(gain))
             if values.ndim > 1 or values.ndim == 1 and len(values) != batch:
                 raise CondnetError(f"gain of {name!r} must be a number or one value per sample ({batch})")
@@ -115,7 +117,8 @@ class HNN(nn.Module):
     @staticmethod
     def _scaled(features: torch.Tensor, gain: Gain) -> torch.Tensor:
         if isinstance(gain, torch.Tensor):
-            gain = gain.to(device=features.device, dtype=features.dtype).reshape(-1, *([1] * (features.ndim - 1)))
+            gain = gain.to(device=features.device, dtype=features.dtype).reshape(
+                -1, *([1] * (features.ndim - 1)))
         return features * gain
 
     def training_kwargs(self, targets: torch.Tensor) -> dict[str, Any]:
@@ -164,7 +167,8 @@ class HNN(nn.Module):
         """Add log(gain) of every node to the logits of the classes below it."""
         shift = torch.zeros_like(logits)
         for name, gain in gains.items():
-            log_gain = torch.log(torch.as_tensor(gain, dtype=logits.dtype, device=logits.device)).reshape(-1, 1)
+            values = torch.as_tensor(gain, dtype=logits.dtype, device=logits.device)
+            log_gain = torch.log(values).reshape(-1, 1)
             shift[:, self._columns[name]] += log_gain
         return logits + shift
 
@@ -178,8 +182,8 @@ class HNN(nn.Module):
         if missing:
             raise CondnetError(f"this expert has no class {self.hierarchy.class_names[missing[0]]!r}; "
                                "cut experts out of the full network")
-        expert = HNN(self.spec, self.hierarchy, self.split, self.width_rule, self.width_floor, kept, self.attention,
-                     self.cues)
+        expert = HNN(self.spec, self.hierarchy, self.split, self.width_rule, self.width_floor, kept,
+                     self.attention, self.cues)
         own = self.state_dict()
         expert.load_state_dict({k: own[k].clone() for k in expert.state_dict()})
         if hasattr(self, "condnet_config"):

@@ -46,8 +46,8 @@ def hnn_factory(backbone: str, hierarchy: str, split: int, width_floor: float,
         cues = CueTraining(**{field: cfg.pop(option) for option, field in CUE_OPTIONS.items()})
         spec = backbone_spec(backbone, **cfg)
         tree = resolve_hierarchy(own["hierarchy"], spec.num_classes)
-        return HNN(spec, tree, own["split"], own["width_rule"], own["width_floor"], own["classes"], own["attention"],
-                   cues)
+        return HNN(spec, tree, own["split"], own["width_rule"], own["width_floor"], own["classes"],
+                   own["attention"], cues)
 
     factory.__signature__ = inspect.Signature(params)
     return factory
@@ -65,6 +65,7 @@ ZOO = {
 }
 
 for _name, (_backbone, _tree, _split, _floor, _defaults) in ZOO.items():
-    _source = f"{_tree} hierarchy" if _tree in BUILTIN_TREES else "hierarchy from `condnet hierarchy` (model.hierarchy)"
+    _source = (f"{_tree} hierarchy" if _tree in BUILTIN_TREES
+               else "hierarchy from `condnet hierarchy` (model.hierarchy)")
     register_model(_name, hnn_factory(_backbone, _tree, _split, _floor, **_defaults),
                    f"HNN on {_backbone}, {_source}, trunk = first {_split} stage(s)", "hnn")
