@@ -2,13 +2,13 @@
 
 An HNN runs one narrow segment per node, one after another: 20 segments for the 10 Fashion-MNIST
 classes where the backbone has 4 stages, each a handful of small kernels. :class:`FusedHNN` plans each
-tree level once, from the model's structure, and runs as one module (:mod:`condnet.deploy.siblings`):
+tree level once, from the model's structure (:mod:`condnet.deploy.siblings`):
 
-- the segments that read the same parent output: the whole segments when they have one architecture,
-  otherwise their leading layers (the first convolution with the per-channel layers after it) with the
-  members' output channels concatenated;
-- segments of one architecture that read different inputs of one shape (a class's chain below its
-  parent, say): one grouped convolution per layer on the inputs concatenated;
+- the segments of a level that share a module structure run as one module, whatever their widths; a
+  parent's output is read once by all its children;
+- three plans per level are timed at batch ``MEASURE_BATCH`` on the model's features (the whole level
+  fused, only segments of equal width fused, one by one); the one with the fewest steps within
+  ``SLOWER_BY`` of the network's time of the fastest is kept;
 - all class heads: one matrix product over the pooled features of every class.
 
 Every fused step is checked when it is planned, on the model's own features for a random input, against
@@ -141,12 +141,14 @@ def _structure(module: nn.Module) -> tuple:
     return tuple((name, type(m)) for name, m in module.named_modules())
 
 
+def _input_store(segs: Sequence[Segment], seen: dict) -> dict[str, Stored]:
+    """The recorded inputs of ``segs``, stored as a fused step reads them."""
+    return {seg.source: (seen[seg.key][0], 0, seen[seg.key][0].shape[1]) for seg in segs}
+
+
 def _checked(step: FusedStep, segs: Sequence[Segment], seen: dict) -> FusedStep:
     """``step`` if it reproduces its segments' outputs, else :class:`NotFusable`."""
-    store: dict[str, Stored] = {}
-    inputs = {seg.source: seen[seg.key][0] for seg in segs}
-    for name in step.inputs:
-        store[name] = (inputs[name], 0, inputs[name].shape[1])
+    store = _input_store(segs, seen)
     try:
         step(store)
     except (NotFusable, RuntimeError) as exc:
@@ -217,7 +219,7 @@ def _chosen(plans: list[list[FusedStep]], segs: list[Segment], seen: dict, slack
     distinct = list({tuple(tuple(step.outputs) for step in plan): plan for plan in plans}.values())
     if len(distinct) == 1:
         return distinct[0]
-    store = {seg.source: (seen[seg.key][0], 0, seen[seg.key][0].shape[1]) for seg in segs}
+    store = _input_store(segs, seen)
 
     def runner(plan: list[FusedStep]) -> Callable[[], None]:
         def run() -> None:

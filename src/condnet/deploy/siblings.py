@@ -98,6 +98,16 @@ def _member_columns(sizes: Sequence[int]) -> list[int]:
     return [sum(sizes[:i]) for i in range(len(sizes))]
 
 
+def _block_diagonal(weights: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The members' weights on the diagonal of one weight over their inputs concatenated."""
+    sizes = [w.shape[1] for w in weights]
+    return _block_matrix(weights, _member_columns(sizes), sum(sizes))
+
+
+def _joined_bias(layers: Sequence[nn.Module]) -> torch.Tensor | None:
+    return None if layers[0].bias is None else torch.cat([m.bias.detach() for m in layers])
+
+
 class PackedConv2d(_Packed):
     """Convolutions of one kernel, stride, padding and dilation run as one: a grouped convolution when
     the members have equal widths, else one convolution whose weight is block-diagonal (each member's
@@ -118,16 +128,11 @@ class PackedConv2d(_Packed):
         self.stride, self.padding, self.dilation = first.stride, first.padding, first.dilation
         weights = [c.weight.detach() for c in convs]
         equal = len({w.shape for w in weights}) == 1
-        bias = None if first.bias is None else torch.cat([c.bias.detach() for c in convs])
-        self.register_buffer("bias", bias)
+        self.register_buffer("bias", _joined_bias(convs))
         self.block_diagonal = not (depthwise or equal)
-        if not self.block_diagonal:
-            self.groups = sum(c.groups for c in convs)
-            self.register_buffer("weight", torch.cat(weights))
-        else:
-            self.groups = 1
-            columns = _member_columns([w.shape[1] for w in weights])
-            self.register_buffer("weight", _block_matrix(weights, columns, self.member_total))
+        self.groups = 1 if self.block_diagonal else sum(c.groups for c in convs)
+        weight = _block_diagonal(weights) if self.block_diagonal else torch.cat(weights)
+        self.register_buffer("weight", weight)
         direct = first.groups == 1 and not self.identity
         self.register_buffer("source_weight", _block_matrix(weights, self.block_starts, self.source_total)
                              if direct else None)
@@ -151,15 +156,12 @@ class PackedLinear(_Packed):
             raise NotFusable("linear layers with and without bias")
         weights = [m.weight.detach() for m in linears]
         self.block_diagonal = len({w.shape for w in weights}) > 1
-        if self.block_diagonal:
-            columns = _member_columns([w.shape[1] for w in weights])
-            self.register_buffer("weight", _block_matrix(weights, columns, self.member_total))
-        else:
-            self.register_buffer("weight", torch.cat(weights).unsqueeze(-1))  # [members * out, in, 1]
+        # equal widths: [members * out, in, 1], the weight of a 1-wide grouped convolution
+        weight = _block_diagonal(weights) if self.block_diagonal else torch.cat(weights).unsqueeze(-1)
+        self.register_buffer("weight", weight)
         self.register_buffer("source_weight", None if self.identity else
                              _block_matrix(weights, self.block_starts, self.source_total))
-        self.register_buffer("bias", None if linears[0].bias is None else
-                             torch.cat([m.bias.detach() for m in linears]))
+        self.register_buffer("bias", _joined_bias(linears))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2:
