@@ -36,7 +36,8 @@ def _cued(gains: dict[str, torch.Tensor], n: int) -> list[list[str]]:
 def test_cues_name_a_node_of_the_true_path_at_full_reliability():
     generator = torch.Generator().manual_seed(0)
     labels = torch.randint(10, (1000,), generator=generator)
-    cues = CueTraining(fraction=0.3, reliability=1.0, gain_min=1.5, gain_max=4.0, inhibit=0.0)
+    cues = CueTraining(cue_fraction=0.3, cue_reliability=1.0, cue_gain_min=1.5, cue_gain_max=4.0,
+                       cue_inhibit=0.0)
     gains = training_gains(FMNIST, cues, labels, generator)
     cued = _cued(gains, len(labels))
     assert sum(1 for c in cued if c) == 300  # exactly round(N * fraction) samples
@@ -50,7 +51,8 @@ def test_cues_name_a_node_of_the_true_path_at_full_reliability():
 def test_cue_reliability_and_inhibition():
     generator = torch.Generator().manual_seed(1)
     labels = torch.randint(10, (20_000,), generator=generator)
-    cues = CueTraining(fraction=1.0, reliability=0.8, gain_min=2.0, gain_max=2.0, inhibit=1.0)
+    cues = CueTraining(cue_fraction=1.0, cue_reliability=0.8, cue_gain_min=2.0, cue_gain_max=2.0,
+                       cue_inhibit=1.0)
     gains = training_gains(FMNIST, cues, labels, generator)
     paths = class_paths(FMNIST)
     cued = _cued(gains, len(labels))
@@ -66,9 +68,9 @@ def test_cue_reliability_and_inhibition():
 
 def test_cue_settings_are_checked():
     with pytest.raises(CondnetError, match="cue_fraction must be in"):
-        CueTraining(fraction=1.5)
-    with pytest.raises(CondnetError, match="cue_gain_min and cue_gain_max"):
-        CueTraining(gain_min=3.0, gain_max=2.0)
+        CueTraining(cue_fraction=1.5)
+    with pytest.raises(CondnetError, match="cue_gain_min must be <= cue_gain_max"):
+        CueTraining(cue_gain_min=3.0, cue_gain_max=2.0)
     with pytest.raises(CondnetError, match="cue_reliability"):
         create_model("hnn_lenet_fmnist", cue_reliability=-0.1)
 

@@ -397,9 +397,10 @@ def workspace(tmp_path_factory) -> Path:
     ws = tmp_path_factory.mktemp("workspace")
     for name, config in (("thin", THIN), ("hnn", HNN), ("cigt", CIGT)):
         _tiny_run(config, ws / name)
-    full, config = load_hnn(str(ws / "hnn"))
-    expert = full.cutout(["footwear"])
-    save_checkpoint(ws / "foot.pt", {**config.to_dict(), "model": expert.condnet_config}, expert.state_dict())
+    loaded = load_hnn(str(ws / "hnn"))
+    expert = loaded.model.cutout(["footwear"])
+    save_checkpoint(ws / "foot.pt", {**loaded.config.to_dict(), "model": expert.condnet_config},
+                    expert.state_dict())
     return ws
 
 

@@ -12,7 +12,7 @@ from condnet.config import parse_config
 from condnet.errors import CondnetError
 from condnet.files import write_text_atomic
 from condnet.train import load_checkpoint, resolve_run_config, save_atomic, save_checkpoint
-from condnet.train.loading import load_model
+from condnet.train.loading import load_run
 
 
 def _config(name: str) -> dict:
@@ -28,7 +28,7 @@ def test_round_trip_and_no_temp_files(tmp_path):
     path = tmp_path / "ck" / "m.pt"
     _save_model(path, "lenet_fmnist_thin")
     assert os.listdir(tmp_path / "ck") == ["m.pt"]
-    loaded = load_model(path)
+    loaded = load_run(path)
     original = condnet.create_model("lenet_fmnist_thin")
     assert loaded.model.state_dict().keys() == original.state_dict().keys()
     assert loaded.config.model["name"] == "lenet_fmnist_thin" and not loaded.model.training
@@ -95,18 +95,18 @@ def test_plain_pickle_and_foreign_torch_file_refused(tmp_path):
 def test_tagged_file_without_config_refused(tmp_path):
     torch.save({"format": "condnet-checkpoint-v1", "model_state": {}}, tmp_path / "m.pt")
     with pytest.raises(CondnetError, match="lacks config"):
-        load_model(tmp_path / "m.pt")
+        load_run(tmp_path / "m.pt")
 
 
 def test_checkpoint_of_another_model_refused(tmp_path):
     path = tmp_path / "m.pt"
     _save_model(path, "lenet_fmnist_thin", state_of="lenet_fmnist_thick")
     with pytest.raises(CondnetError, match="do not fit model 'lenet_fmnist_thin'.*another model"):
-        load_model(path)
+        load_run(path)
 
 
 def test_missing_and_directory_without_best(tmp_path):
     with pytest.raises(CondnetError, match="not found"):
         load_checkpoint(tmp_path / "none.pt")
     with pytest.raises(CondnetError, match="holds no checkpoints/best.pt"):
-        load_model(tmp_path)
+        load_run(tmp_path)

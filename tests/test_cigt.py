@@ -13,7 +13,7 @@ from condnet.cost import count_macs, count_params, flop_counter_macs, measure_ma
 from condnet.errors import CondnetError
 from condnet.models import create_model
 from condnet.train import Trainer
-from condnet.train.loading import load_model
+from condnet.train.loading import load_run
 
 LN2 = math.log(2)
 
@@ -331,6 +331,6 @@ def test_configs_train_a_few_steps_and_reload(config, writer, tmp_path):
     summary = Trainer(cfg, tmp_path / "run", verbose=False).fit()
     model = create_model(**cfg.model).eval()
     assert summary["params"] == count_params(model)
-    loaded = load_model(tmp_path / "run")
+    loaded = load_run(tmp_path / "run")
     assert isinstance(loaded.model, CIGTNet) and loaded.config.model["path_counts"] == [1, 2, 4]
     assert summary["macs"]["min"] <= summary["macs_per_sample"] <= summary["macs"]["max"]

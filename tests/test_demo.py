@@ -7,9 +7,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from condnet.analysis.evaluation import evaluate_path
+from condnet.analysis.evaluation import evaluate_run
 from condnet.demo import run_demo
 from condnet.demo.pipeline import WEIGHTS
+from condnet.train.loading import load_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -73,7 +74,7 @@ def test_report_numbers_agree_with_eval(tiny_demo):
     out, report = tiny_demo
     text = report.read_text()
     for run, label in (("backbone", "thick backbone (LeNet)"), ("cigt", "CIGT [1,2,4]")):
-        result = evaluate_path(out / "runs" / run)
+        result = evaluate_run(load_run(out / "runs" / run))
         row = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[3] == f"{result['accuracy']:.2f}"
@@ -129,7 +130,7 @@ def test_report_command_builds_the_report_from_existing_runs(tiny_demo, tmp_path
     for heading in ("## Models", "## Cutout experts of hnn", "## Top-down attention on hnn",
                     "## CIGT routing"):
         assert heading in text, heading
-    accuracy = evaluate_path(out / "runs" / "hnn")["accuracy"]
+    accuracy = evaluate_run(load_run(out / "runs" / "hnn"))["accuracy"]
     assert f"| hnn | hnn_lenet_fmnist | hnn | {accuracy:.2f} |" in text
     assert (tmp_path / "report" / "figures" / "pareto.png").read_bytes()[:8] == PNG_MAGIC
     assert "report:" in capsys.readouterr().out

@@ -19,7 +19,7 @@ from condnet.deploy.export import export_model
 from condnet.deploy.runtime import read_metadata, run_export
 from condnet.errors import CondnetError
 from condnet.train import Trainer
-from condnet.train.loading import load_model
+from condnet.train.loading import load_run
 
 ROOT = Path(__file__).parents[1]
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -88,7 +88,7 @@ def test_export_verifies_every_kind(runs, kind, fmt, tmp_path, capsys):
 
 def test_a_mismatch_leaves_nothing_behind(runs, tmp_path, monkeypatch):
     monkeypatch.setattr(export_module, "TOLERANCE", -1.0)  # any difference (even 0) is now a mismatch
-    loaded = load_model(runs["plain"])
+    loaded = load_run(runs["plain"])
     images = torch.randn(4, 1, 28, 28)
     with pytest.raises(CondnetError, match="disagrees with PyTorch.*nothing was written"):
         export_model(loaded.model, tmp_path / "m.onnx", "onnx", {"model_name": "x"}, [images])
@@ -110,7 +110,7 @@ def test_format_and_suffix_must_agree(runs, tmp_path, capsys):
 def test_exported_graph_runs_any_batch_size(runs, tmp_path):
     out = tmp_path / "hnn.onnx"
     assert main(["export", str(runs["hnn"]), "--out", str(out)]) == 0
-    loaded = load_model(runs["hnn"])
+    loaded = load_run(runs["hnn"])
     for batch in (2, 17, 257):
         x = torch.randn(batch, 1, 28, 28)
         with torch.no_grad():

@@ -13,8 +13,8 @@ from condnet.cli.main import main
 from condnet.data.hierarchy import derive, load_hierarchy
 from condnet.errors import CondnetError
 from condnet.models.hnn.network import HNN
-from condnet.train import collect_logits, load_data, make_batcher, save_checkpoint
-from condnet.train.loading import load_model
+from condnet.train import collect_logits, save_checkpoint
+from condnet.train.loading import load_run
 
 DIGITS = tuple(str(d) for d in range(10))
 
@@ -42,10 +42,8 @@ def test_hierarchy_command_clusters_the_validation_confusions(mnist_run, tmp_pat
     assert main(["hierarchy", str(run), "--out", str(out), "--groups", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     confusion = np.array(result["confusion"])
-    loaded = load_model(run)
-    data = load_data(loaded.config.data)
-    logits, labels = collect_logits(loaded.model, make_batcher(data.val, loaded.config.data, data.info,
-                                                               training=False).epoch())
+    loaded = load_run(run)
+    logits, labels = collect_logits(loaded.model, loaded.batches("val").epoch())
     assert confusion.sum() == 80
     assert confusion.tolist() == confusion_matrix(logits.argmax(1), labels, 10).tolist()
     tree = load_hierarchy(out, DIGITS)
@@ -63,13 +61,14 @@ def test_mnist_hnn_trains_on_a_derived_hierarchy(mnist_run, tmp_path):
                  "--set", f"model.hierarchy={out}", "--set", "train.epochs=1", "--set", "train.threads=1",
                  "--set", f"data.root={data}", "--set", "data.val_size=80",
                  "--set", "data.batch_size=20"]) == 0
-    hnn = load_model(hnn_run).model
+    loaded = load_run(hnn_run)
+    hnn = loaded.model
     assert isinstance(hnn, HNN) and hnn.hierarchy == tree
     expert = hnn.cutout([0])
-    config = {**load_model(hnn_run).config.to_dict(), "model": expert.condnet_config}
+    config = {**loaded.config.to_dict(), "model": expert.condnet_config}
     save_checkpoint(tmp_path / "expert.pt", config, expert.state_dict())
     with pytest.raises(CondnetError, match="is an expert of"):
-        derive_from_run(tmp_path / "expert.pt")
+        derive_from_run(load_run(tmp_path / "expert.pt"))
 
 
 @pytest.mark.parametrize("argv, needle", [

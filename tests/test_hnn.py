@@ -14,7 +14,7 @@ from condnet.models import create_model, list_models
 from condnet.models.hnn import HNN
 from condnet.models.hnn.plan import level_stages, node_scale
 from condnet.train import Trainer, save_checkpoint
-from condnet.train.loading import load_model
+from condnet.train.loading import load_run
 
 HNN_MODELS = [name for name in list_models() if name.startswith("hnn_")]
 
@@ -171,7 +171,7 @@ def test_expert_saves_and_loads_as_config_plus_tensors(tmp_path):
     config = {"model": expert.condnet_config, "data": {"dataset": "fashion_mnist"}, "train": {}}
     assert expert.condnet_config["classes"] == [0, 1, 2, 4, 6]
     save_checkpoint(tmp_path / "expert.pt", config, expert.state_dict())
-    loaded = load_model(tmp_path / "expert.pt").model
+    loaded = load_run(tmp_path / "expert.pt").model
     x = example(full)
     with torch.no_grad():
         assert torch.equal(loaded(x), full(x)[:, [0, 1, 2, 4, 6]])
@@ -212,7 +212,7 @@ def test_cifar_configs_train_and_reload(config, classes, tmp_path):
     """Every CIFAR HNN config trains one tiny epoch on CIFAR-format files and reloads with its width rule."""
     cfg = load_config(config, tiny_run_overrides(write_cifar(tmp_path / "data", classes=classes)))
     summary = Trainer(cfg, tmp_path / "run", verbose=False).fit()
-    loaded = load_model(tmp_path / "run")
+    loaded = load_run(tmp_path / "run")
     assert isinstance(loaded.model, HNN) and loaded.model.width_rule == cfg.model["width_rule"]
     assert summary["params"] == count_params(loaded.model) == count_params(create_model(**cfg.model))
     assert summary["macs_per_sample"] == count_macs(loaded.model.eval(), example(loaded.model, n=1))

@@ -8,15 +8,6 @@ from cli_process import assert_one_line_error
 from condnet.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def hnn_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hnn") / "run"
-    assert main(["train", "--config", "configs/hnn_lenet_fmnist.yaml", "--out", str(out), "--quiet",
-                 "--set", "train.epochs=1", "--set", "data.limit_train=500",
-                 "--set", "data.limit_test=300"]) == 0
-    return out
-
-
 def test_cutout_report_and_expert_file(hnn_run, tmp_path, capsys):
     capsys.readouterr()
     expert_file = tmp_path / "footwear.pt"

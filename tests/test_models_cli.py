@@ -20,8 +20,8 @@ def test_list_models_takes_shell_style_patterns():
 
 
 def test_a_family_must_be_known():
-    with pytest.raises(ValueError, match="family must be one of backbone, hnn, cigt"):
-        register_model("mine", lambda: None, "a model", "gan")
+    with pytest.raises(ValueError, match="family must be one of backbone, cigt, hnn"):
+        register_model("mine", lambda: None, (), "a model", "gan")
 
 
 def test_models_command_lists_a_pattern_and_shows_options(capsys):
@@ -33,7 +33,10 @@ def test_models_command_lists_a_pattern_and_shows_options(capsys):
     shown = json.loads(capsys.readouterr().out)
     options = {o["option"]: o for o in shown["options"]}
     assert options["random_ratio"] == {"option": "random_ratio", "default": 0.49, "required": False,
-                                       "type": "float", "valid": "in [0, 1]"}
+                                       "type": "float", "valid": "in [0, 1]",
+                                       "doc": "after warm-up: fraction of each batch routed at random"}
+    assert options["path_counts"]["type"] == "list[int]"
+    assert options["boundaries"]["type"] == "list[int] | None"
     assert options["random_draw"]["default"] == "per_router"
     assert main(["models", "hnn_lenet_fmnist"]) == 0
     text = capsys.readouterr().out

@@ -14,7 +14,7 @@ from user_models import STAGES
 from condnet.errors import CheckpointError, ConfigError
 from condnet.models import create_model, model_entry
 from condnet.models.user_stages import cigt_from_stages, hnn_from_stages
-from condnet.train.loading import load_model
+from condnet.train.loading import load_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,6 +66,6 @@ def test_an_import_path_run_works_in_new_processes(tmp_path):
                    "--json")
     assert cut.returncode == 0, cut.stderr
     with pytest.raises(CheckpointError, match="imports code only from a config you pass or a run directory"):
-        load_model(run / "checkpoints" / "best.pt")  # the checkpoint alone never names code to import
+        load_run(run / "checkpoints" / "best.pt")  # the checkpoint alone never names code to import
     refused = _condnet("eval", str(run / "checkpoints" / "best.pt"))
     assert refused.returncode == 2 and "holds a model from user code" in refused.stderr

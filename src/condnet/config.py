@@ -6,10 +6,7 @@ in, is what a run directory and its checkpoints keep.
 """
 
 import dataclasses
-import math
-import types
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,117 +14,58 @@ from condnet.data import DATASETS, USER_DATASETS
 from condnet.devices import DEVICE_HELP, DEVICE_PATTERN
 from condnet.errors import ConfigError
 from condnet.files import parse_yaml_text, read_data_file
+from condnet.options import build_section, option
 
 
 @dataclass
 class DataConfig:
     """Which dataset, where it is, how it is split and batched."""
 
-    dataset: str = "fashion_mnist"  # a built-in, or the user's own: folder (ImageFolder tree) | arrays (.npz)
-    root: str | None = None  # folder / arrays: required, the folder or the .npz file
-    channels: int | None = None  # folder: 1 or 3; None: 3 if any image is in colour, else 1 (stored resolved)
-    image_size: int | None = None  # folder: resize every image to N x N (bilinear); None: one size for all
-    val_size: int = 5000
+    dataset: str = option("fashion_mnist", choices=(*DATASETS, *USER_DATASETS),
+                          doc="a built-in, or the user's own: folder (ImageFolder tree) | arrays (.npz)")
+    root: str | None = option(None, doc="folder / arrays: required, the folder or the .npz file")
+    channels: int | None = option(None, check=(lambda v: v in (1, 3), "1 or 3"),
+                                  doc="folder: None = 3 if any image is in colour, else 1 (stored resolved)")
+    image_size: int | None = option(None, at_least=1, doc="folder: resize every image to N x N (bilinear); "
+                                                           "None: one size for all")
+    val_size: int = option(5000, at_least=0)
     split_seed: int = 0
-    batch_size: int = 128
-    eval_batch_size: int = 1000
-    augment: bool | None = None  # random crop + flip; None: the dataset's default (on for CIFAR)
-    crop_padding: int = 4
-    limit_train: int | None = None  # use only the first N training images (quick runs, tests)
-    limit_test: int | None = None
-    mean: list[float] | None = None  # per channel, on the 0..1 scale; None: the dataset's (stored resolved)
-    std: list[float] | None = None
+    batch_size: int = option(128, check=(lambda v: v >= 2,
+                                         ">= 2 (BatchNorm needs two images per training batch)"))
+    eval_batch_size: int = option(1000, at_least=1)
+    augment: bool | None = option(None, doc="random crop + flip; None: the dataset's default (on for CIFAR)")
+    crop_padding: int = option(4, at_least=0)
+    limit_train: int | None = option(None, at_least=1,
+                                     doc="use only the first N training images (quick runs, tests)")
+    limit_test: int | None = option(None, at_least=1)
+    mean: list[float] | None = option(None, doc="per channel, on the 0..1 scale; None: the dataset's "
+                                                "(stored resolved)")
+    std: list[float] | None = option(None, check=(lambda v: v > 0, "> 0 for every channel"))
 
 
 @dataclass
 class TrainConfig:
     """Optimisation, schedule and run settings."""
 
-    epochs: int = 10
-    optimizer: str = "sgd"  # sgd | adamw
-    lr: float = 0.05
-    momentum: float = 0.9
+    epochs: int = option(10, at_least=1)
+    optimizer: str = option("sgd", choices=("sgd", "adamw"))
+    lr: float = option(0.05, above=0)
+    momentum: float = option(0.9, at_least=0)
     nesterov: bool = False
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"  # constant | step | multistep | cosine
-    step_size: int = 30  # epochs, for schedule: step
-    milestones: list[int] = field(default_factory=list)  # epochs, for schedule: multistep
-    gamma: float = 0.1  # lr factor per step/milestone
-    factors: list[float] = field(default_factory=list)  # multistep: absolute lr factors after each milestone
-    warmup_epochs: float = 0.0
-    label_smoothing: float = 0.0
-    seed: int = 0
-    threads: int | None = None  # torch intra-op threads; None leaves torch's default
-    find_unused_parameters: bool = False  # DDP: needed for models that skip parameters (routed models)
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-
-
-CHOICES = {
-    ("data", "dataset"): (*DATASETS, *USER_DATASETS),
-    ("train", "optimizer"): ("sgd", "adamw"),
-    ("train", "schedule"): ("constant", "step", "multistep", "cosine"),
-}
-_AT_LEAST_ONE = (lambda v: v >= 1, ">= 1")
-_NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
-LIMITS = {  # (section, key) -> (test, what a valid value is)
-    ("data", "val_size"): _NOT_NEGATIVE,
-    ("data", "batch_size"): (lambda v: v >= 2, ">= 2 (BatchNorm needs two images per training batch)"),
-    ("data", "eval_batch_size"): _AT_LEAST_ONE, ("data", "crop_padding"): _NOT_NEGATIVE,
-    ("data", "limit_train"): _AT_LEAST_ONE, ("data", "limit_test"): _AT_LEAST_ONE,
-    ("data", "channels"): (lambda v: v in (1, 3), "1 or 3"), ("data", "image_size"): _AT_LEAST_ONE,
-    ("data", "std"): (lambda v: v > 0, "> 0 for every channel"),
-    ("train", "epochs"): _AT_LEAST_ONE, ("train", "lr"): (lambda v: v > 0, "> 0"),
-    ("train", "momentum"): _NOT_NEGATIVE, ("train", "weight_decay"): _NOT_NEGATIVE,
-    ("train", "step_size"): _AT_LEAST_ONE, ("train", "gamma"): (lambda v: v > 0, "> 0"),
-    ("train", "warmup_epochs"): _NOT_NEGATIVE,
-    ("train", "label_smoothing"): (lambda v: 0 <= v < 1, "in [0, 1)"),
-    ("train", "threads"): _AT_LEAST_ONE, ("train", "seed"): (lambda v: 0 <= v < 2**32, "in [0, 2**32)"),
-    ("train", "device"): (lambda v: DEVICE_PATTERN.fullmatch(v) is not None, f"one of {DEVICE_HELP}"),
-}
-SECTIONS = {"data": DataConfig, "train": TrainConfig}
-
-
-def _check_type(section: str, key: str, value: Any, annotation: Any) -> Any:
-    where = f"{section}.{key}"
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        annotation = next(a for a in options if a is not type(None))
-        origin = typing.get_origin(annotation)
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        (item,) = typing.get_args(annotation)
-        return [_check_type(section, key, v, item) for v in value]
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if annotation is float and isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number, got {value!r}")
-    if annotation is bool and not isinstance(value, bool) or annotation is int and (
-            not isinstance(value, int) or isinstance(value, bool)) or annotation in (float, str) and (
-            not isinstance(value, annotation)):
-        raise ConfigError(f"{where} must be of type {annotation.__name__}, got {value!r}")
-    choices = CHOICES.get((section, key))
-    if choices and value not in choices:
-        raise ConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
-    test, valid = LIMITS.get((section, key), (None, ""))
-    if test is not None and not test(value):
-        raise ConfigError(f"{where} must be {valid}, got {value!r}")
-    return value
-
-
-def _build_section(section: str, values: dict[str, Any]) -> Any:
-    cls = SECTIONS[section]
-    if not isinstance(values, dict):
-        raise ConfigError(f"config section {section!r} must be a mapping, got {values!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown key {section}.{unknown[0]}; valid keys in {section}: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    return cls(**{k: _check_type(section, k, v, hints[k]) for k, v in values.items()})
+    weight_decay: float = option(5e-4, at_least=0)
+    schedule: str = option("cosine", choices=("constant", "step", "multistep", "cosine"))
+    step_size: int = option(30, at_least=1, doc="epochs, for schedule: step")
+    milestones: list[int] = option([], doc="epochs, for schedule: multistep")
+    gamma: float = option(0.1, above=0, doc="lr factor per step/milestone")
+    factors: list[float] = option([], doc="multistep: absolute lr factors after each milestone")
+    warmup_epochs: float = option(0.0, at_least=0)
+    label_smoothing: float = option(0.0, at_least=0, below=1)
+    seed: int = option(0, check=(lambda v: 0 <= v < 2**32, "in [0, 2**32)"))
+    threads: int | None = option(None, at_least=1, doc="torch intra-op threads; None leaves torch's default")
+    find_unused_parameters: bool = option(False, doc="DDP: needed for models that skip parameters "
+                                                     "(routed models)")
+    device: str = option("auto", check=(lambda v: DEVICE_PATTERN.fullmatch(v) is not None,
+                                        f"one of {DEVICE_HELP}"))
 
 
 @dataclass
@@ -153,8 +91,8 @@ def parse_config(raw: dict[str, Any]) -> RunConfig:
     model = raw.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("name"), str):
         raise ConfigError("config needs model.name (run `condnet models` for the names)")
-    return RunConfig(dict(model), _build_section("data", raw.get("data") or {}),
-                     _build_section("train", raw.get("train") or {}))
+    return RunConfig(dict(model), build_section(DataConfig, raw.get("data") or {}, "data"),
+                     build_section(TrainConfig, raw.get("train") or {}, "train"))
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
 from condnet.models.registry import family_of
 from condnet.models.stages import StageNet
-from condnet.train.loading import load_model
+from condnet.train.loading import LoadedRun, load_run
 from condnet.train.objective import collect_logits, model_device
 
 
@@ -98,25 +98,22 @@ def standard_experts(full: HNN) -> list[list[str]]:
     return group_experts(full) + [[name] for name in full.hierarchy.class_names]
 
 
-def load_hnn(path: str, device: str = "cpu") -> tuple[HNN, object]:
-    """The HNN of a run directory or checkpoint (in eval mode, on ``device``) and its run config."""
-    loaded = load_model(path, device)
-    if family_of(loaded.model) != "hnn":
+def load_hnn(path: str, device: str = "cpu") -> LoadedRun:
+    """The run of an HNN (a run directory or checkpoint; the model in eval mode, on ``device``)."""
+    loaded = load_run(path, device)
+    if not family_of(loaded.model).hierarchical:
         raise CondnetError(f"{loaded.path} holds a {loaded.config.model['name']!r} model, not an HNN; "
                            "cutout and attention need a hierarchical network (hnn_* models)")
-    return loaded.model, loaded.config
+    return loaded
 
 
 def expert_table(path: str) -> list[dict[str, Any]]:
     """:func:`expert_report` (plus ``name``) of every single-group and single-class expert of the HNN
     run at ``path``."""
-    from condnet.train import load_data, make_batcher
-
-    full, config = load_hnn(path)
-    data = load_data(config.data)
-    batcher = make_batcher(data.test, config.data, data.info, training=False)
-    return [{"name": names[0], **expert_report(full, names, data.test, batcher)}
-            for names in standard_experts(full)]
+    loaded = load_hnn(path)
+    test, batcher = loaded.split("test"), loaded.batches()
+    return [{"name": names[0], **expert_report(loaded.model, names, test, batcher)}
+            for names in standard_experts(loaded.model)]
 
 
 def format_expert_table(rows: list[dict[str, Any]]) -> str:

@@ -17,6 +17,7 @@ from condnet.files import atomic_file
 
 KIND_STYLE = {"baseline": ("s", "tab:gray"), "hnn": ("o", "tab:blue"), "cigt": ("D", "tab:green"),
               "expert": ("^", "tab:orange")}
+OTHER_STYLE = ("P", "tab:purple")  # a family without a style of its own
 
 
 def save_figure(fig: plt.Figure, path: str | Path) -> Path:
@@ -46,7 +47,7 @@ def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
     models = [p for p in points if p["kind"] != "expert"]  # experts solve easier tasks: not on the front
     colors = plt.get_cmap("tab10")
     for i, p in enumerate(models):  # one legend entry per model: labels beside close points would collide
-        marker, _ = KIND_STYLE[p["kind"]]
+        marker, _ = KIND_STYLE.get(p["kind"], OTHER_STYLE)
         std = p.get("accuracy_std")
         ax.scatter(p["macs"] / 1e6, p["accuracy"], marker=marker, color=colors(i), s=70, zorder=3,
                    edgecolors="black", linewidths=0.5,

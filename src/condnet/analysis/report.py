@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from condnet.analysis.attention import PROTOCOLS, Sweep, attention_sweep, plot_sweeps
-from condnet.analysis.evaluation import evaluate_path
+from condnet.analysis.evaluation import evaluate_run
 from condnet.analysis.experts import expert_report, group_experts
 from condnet.analysis.figures import plot_pareto, plot_savings, plot_tree
 from condnet.analysis.routes import RouteStats, plot_routes, routes_of_run
@@ -20,8 +20,7 @@ from condnet.analysis.tree_costs import node_cost_tree
 from condnet.files import write_text_atomic
 from condnet.models.hnn import HNN
 from condnet.models.registry import family_of
-from condnet.train import load_data, make_batcher
-from condnet.train.loading import load_model
+from condnet.train.loading import load_run
 
 DEFAULT_GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 4.0)
 
@@ -33,11 +32,11 @@ def demo_experts(model: HNN) -> list[list[str]]:
 
 
 def run_kind(model: Any, config: dict[str, Any]) -> str:
-    """hnn, cigt, or baseline (plain backbones and randomly routed trellises)."""
+    """The model's family (hnn, cigt, ...), or baseline: plain networks and randomly routed ones."""
     family = family_of(model)
-    if family == "cigt" and config.get("routing") == "random":
+    if not (family.routed or family.hierarchical) or family.routed and config.get("routing") == "random":
         return "baseline"
-    return family if family in ("hnn", "cigt") else "baseline"
+    return family.name
 
 
 def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Sequence[str]] | None = None,
@@ -54,23 +53,22 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
         runs = model_runs(path, label)
         first = analyse_run(runs.paths[0], runs.label, experts, gains, reliability, device)
         return {**first, "name": Path(path).name, "path": str(path), "seeds": compare([runs])["models"][0]}
-    loaded = load_model(path, device)
+    loaded = load_run(path, device)
     result: dict[str, Any] = {"name": Path(path).name, "label": label or Path(path).name, "path": str(path),
                               "kind": run_kind(loaded.model, loaded.config.model),
-                              "eval": evaluate_path(path, device=device)}
+                              "eval": evaluate_run(loaded)}
     model = loaded.model
     family = family_of(model)
-    if family == "hnn":
-        data = load_data(loaded.config.data)
-        batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
+    if family.hierarchical:
+        test, batches = loaded.split("test"), loaded.batches()
         chosen = experts if experts is not None else demo_experts(model)
-        result["experts"] = [{"label": ", ".join(classes), **expert_report(model, list(classes), data.test,
+        result["experts"] = [{"label": ", ".join(classes), **expert_report(model, list(classes), test,
                                                                             batches)} for classes in chosen]
         result["attention"] = [attention_sweep(model, batches, protocol, gains, reliability).as_dict()
                                for protocol in PROTOCOLS]
         result["tree"] = node_cost_tree(model)
-    if family == "cigt":
-        stats, info = routes_of_run(str(path), device=device)
+    if family.routed:
+        stats, info = routes_of_run(loaded)
         result["routes"], result["path_params"] = stats.as_dict(), info["params"]
     return result
 

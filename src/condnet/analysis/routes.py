@@ -15,8 +15,7 @@ from condnet.analysis.figures import plt, save_figure
 from condnet.errors import CondnetError
 from condnet.models.cigt import CIGTNet, entropy, information_gain
 from condnet.models.registry import family_of
-from condnet.train import load_data, make_batcher
-from condnet.train.loading import load_model
+from condnet.train.loading import LoadedRun
 from condnet.train.objective import model_device
 
 
@@ -118,16 +117,13 @@ def plot_routes(stats: RouteStats, path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def routes_of_run(path: str, split: str = "test", device: str = "cpu") -> tuple[RouteStats, dict[str, Any]]:
-    """Routing statistics of the model at ``path`` on ``split``, and its parameter counts."""
-    loaded = load_model(path, device)
-    if family_of(loaded.model) != "cigt":
+def routes_of_run(loaded: LoadedRun, split: str = "test") -> tuple[RouteStats, dict[str, Any]]:
+    """Routing statistics of the loaded model on ``split``, and its parameter counts."""
+    if not family_of(loaded.model).routed:
         raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, "
                            "which does not route; pass a run of a cigt_* model")
-    data = load_data(loaded.config.data)
-    images = data.test if split == "test" else data.val
-    batches = make_batcher(images, loaded.config.data, data.info, training=False)
-    routes, labels, predictions = collect_routes(loaded.model, batches.epoch())
-    stats = route_statistics(routes, labels, loaded.model.path_counts, data.info.class_names, predictions)
+    routes, labels, predictions = collect_routes(loaded.model, loaded.batches(split).epoch())
+    stats = route_statistics(routes, labels, loaded.model.path_counts, loaded.data.info.class_names,
+                             predictions)
     return stats, {"path": str(loaded.path), "model": loaded.config.model["name"], "split": split,
                    "params": loaded.model.path_params()}

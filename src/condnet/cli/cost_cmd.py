@@ -13,8 +13,7 @@ from condnet.cost.counter import describe_ops
 from condnet.devices import resolve_device
 from condnet.errors import CondnetError
 from condnet.models import create_model, model_entry
-from condnet.train import load_data, make_batcher
-from condnet.train.loading import load_model
+from condnet.train.loading import load_run
 from condnet.train.objective import model_device
 from condnet.train.summary import cost_summary
 
@@ -34,9 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _model_and_input(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.Tensor, Any]:
     """The model, an example batch, and for a trained routed model the test batches to average over."""
     if Path(args.target).exists():
-        loaded = load_model(args.target, args.device)
-        data = load_data(loaded.config.data)
-        batches = make_batcher(data.test, loaded.config.data, data.info, training=False)
+        loaded = load_run(args.target, args.device)
+        batches = loaded.batches()
         x, _ = next(iter(batches.epoch()))
         example = x[:2].to(model_device(loaded.model))
         return loaded.model, example, batches if isinstance(loaded.model, RoutedCost) else None

@@ -8,7 +8,7 @@ from condnet.analysis.experts import expert_report, images_of, load_hnn, measure
 from condnet.cli.output import add_device_option, add_force_option, print_json
 from condnet.data import Batcher
 from condnet.files import check_output_file
-from condnet.train import load_data, make_batcher, save_checkpoint
+from condnet.train import save_checkpoint
 
 SPEED_BATCH = 64
 
@@ -28,15 +28,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output_file(args.out, args.force, reading=[args.path])
-    full, config = load_hnn(args.path, args.device)
+    loaded = load_hnn(args.path, args.device)
+    full = loaded.model
     names = [c.strip() for c in args.classes.split(",") if c.strip()]
     expert = full.cutout(names)
-    run_config = config.to_dict()
+    run_config = loaded.config.to_dict()
     save_checkpoint(Path(args.out), {**run_config, "model": expert.condnet_config}, expert.state_dict())
-    data = load_data(config.data)
-    batcher = make_batcher(data.test, config.data, data.info, training=False)
-    report = expert_report(full, names, data.test, batcher)
-    images = next(iter(Batcher(images_of(data.test, expert.output_classes), SPEED_BATCH, batcher.mean,
+    test, batcher = loaded.split("test"), loaded.batches()
+    report = expert_report(full, names, test, batcher)
+    images = next(iter(Batcher(images_of(test, expert.output_classes), SPEED_BATCH, batcher.mean,
                                batcher.std).epoch()))[0]
     speedup = measured_speedup(full, expert.eval(), images, SPEED_BATCH)
     result = {"path": args.path, "out": args.out, **report,

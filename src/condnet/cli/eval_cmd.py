@@ -2,8 +2,9 @@
 
 import argparse
 
-from condnet.analysis.evaluation import evaluate_path
+from condnet.analysis.evaluation import evaluate_run
 from condnet.cli.output import add_device_option, print_json
+from condnet.train.loading import load_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_path(args.path, args.split, args.device)
+    result = evaluate_run(load_run(args.path, args.device), args.split)
     if args.json:
         print_json(result)
     else:

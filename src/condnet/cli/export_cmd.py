@@ -6,8 +6,7 @@ from condnet.cli.output import add_force_option, print_json
 from condnet.deploy.export import FORMATS, check_exportable, export_model, format_of
 from condnet.deploy.metadata import deployment_metadata
 from condnet.files import check_output_file
-from condnet.train.loading import load_model
-from condnet.train.setup import test_images
+from condnet.train.loading import load_run
 from condnet.train.summary import model_macs
 
 VERIFY_BATCHES = (1, 3, 64)
@@ -26,9 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     fmt = format_of(args.out, args.format)
     check_output_file(args.out, args.force, reading=[args.path])
-    loaded = load_model(args.path)
+    loaded = load_run(args.path)
     check_exportable(loaded.model)
-    images, _ = test_images(loaded.config, max(VERIFY_BATCHES))
+    images = loaded.test_images(max(VERIFY_BATCHES))
     metadata = deployment_metadata(loaded.model, loaded.config, model_macs(loaded.model, images))
     report = export_model(loaded.model, args.out, fmt, metadata, [images[:b] for b in VERIFY_BATCHES])
     result = {"path": args.path, **report.as_dict(), **{k: metadata[k] for k in (

@@ -8,6 +8,7 @@ from condnet.analysis.derived_hierarchy import derive_from_run
 from condnet.cli.output import add_device_option, add_force_option, print_json
 from condnet.data.hierarchy import save_hierarchy
 from condnet.files import check_output_file
+from condnet.train.loading import load_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output_file(args.out, args.force, reading=[args.path])
-    hierarchy, confusion = derive_from_run(args.path, args.split, args.groups, args.device)
+    hierarchy, confusion = derive_from_run(load_run(args.path, args.device), args.split, args.groups)
     save_hierarchy(hierarchy, args.out)
     if args.json:
         print_json({"path": args.path, "split": args.split, "out": args.out, **hierarchy.to_dict(),

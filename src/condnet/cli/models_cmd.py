@@ -1,13 +1,10 @@
 """``condnet models [PATTERN|NAME]``: the registered models, or one model's options."""
 
 import argparse
-import inspect
-from typing import Any
 
 from condnet.cli.output import print_json
 from condnet.errors import ConfigError
 from condnet.models import list_models, model_entry
-from condnet.models.registry import option_limit
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,17 +13,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="shell-style pattern of names (e.g. 'hnn_*'), or a model's name to show its options")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
-
-
-def options_of(name: str) -> list[dict[str, Any]]:
-    """Each config key of model ``name``: its default, type and valid values."""
-    rows = []
-    for key, default in model_entry(name).options().items():
-        required = default is inspect.Parameter.empty
-        rows.append({"option": key, "default": None if required else default, "required": required,
-                     "type": "any" if required or default is None else type(default).__name__,
-                     "valid": option_limit(key)})
-    return rows
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,14 +33,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def show_options(name: str, as_json: bool) -> int:
-    entry, rows = model_entry(name), options_of(name)
+    entry = model_entry(name)
+    rows = entry.describe()
     if as_json:
         print_json({"model": name, "family": entry.family, "description": entry.description, "options": rows})
         return 0
     print(f"{name} ({entry.family}): {entry.description}")
-    width = max(len(r["option"]) for r in rows)
-    for r in rows:
-        default = "(required)" if r["required"] else repr(r["default"])
-        valid = f"  {r['valid']}" if r["valid"] else ""
-        print(f"  {r['option']:<{width}}  {r['type']:<5}  {default}{valid}")
+    defaults = ["(required)" if r["required"] else repr(r["default"]) for r in rows]
+    widths = [max(len(r[key]) for r in rows) for key in ("option", "type")] + [max(map(len, defaults))]
+    for r, default in zip(rows, defaults, strict=True):
+        valid = f"  valid: {r['valid']}" if r["valid"] else ""
+        doc = f"  ({r['doc']})" if r["doc"] else ""
+        line = f"  {r['option']:<{widths[0]}}  {r['type']:<{widths[1]}}  {default:<{widths[2]}}{valid}{doc}"
+        print(line.rstrip())
     return 0

@@ -11,6 +11,7 @@ from condnet.cli.output import (
     check_plot_path,
     print_json,
 )
+from condnet.train.loading import load_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,7 @@ def _table(title: str, columns: list[str], rows: list[list[int]], names: list[st
 
 def run(args: argparse.Namespace) -> int:
     check_plot_path(args.plot, args.force, reading=[args.path])
-    stats, info = routes_of_run(args.path, args.split, args.device)
+    stats, info = routes_of_run(load_run(args.path, args.device), args.split)
     if args.plot:
         plot_routes(stats, args.plot)
     if args.json:

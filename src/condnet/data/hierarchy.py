@@ -258,7 +258,10 @@ def builtin_hierarchy(dataset: str) -> Hierarchy:
     return from_dict({"tree": BUILTIN_TREES[dataset]}, dataset_info(dataset).class_names)
 
 
-def resolve_hierarchy(source: str | dict[str, Any], num_classes: int,
+HierarchySource = str | dict[str, Any]  # a built-in name or a file, or a mapping {classes, tree}
+
+
+def resolve_hierarchy(source: HierarchySource, num_classes: int,
                       class_names: Sequence[str] | None = None) -> Hierarchy:
     """A hierarchy of ``num_classes`` classes from a built-in dataset name, a YAML/JSON file or a mapping.
 

@@ -24,8 +24,7 @@ from condnet.deploy.metadata import deployment_metadata
 from condnet.deploy.runtime import onnx_runner
 from condnet.errors import CondnetError
 from condnet.models import create_model
-from condnet.train.loading import load_model
-from condnet.train.setup import test_images
+from condnet.train.loading import load_run
 from condnet.train.summary import model_macs
 
 RUNTIMES = ("eager", "onnx")
@@ -65,8 +64,8 @@ def bench_model(target: str | Path, pool: int, label: str | None = None) -> Benc
     """A trained run or expert with its first ``pool`` test images, or a registered model name with seeded
     random inputs."""
     if Path(target).exists():
-        loaded = load_model(target)
-        images, _ = test_images(loaded.config, pool)
+        loaded = load_run(target)
+        images = loaded.test_images(pool)
         macs = model_macs(loaded.model, images)
         return BenchModel(label or str(target), loaded.model, images, macs["mean"],
                           deployment_metadata(loaded.model, loaded.config, macs))

@@ -7,10 +7,12 @@ thick 786.6 K). MNIST: conv5x5 -> conv5x5 with ReLU and max-pooling, then one FC
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from torch import nn
 
 from condnet.models.stages import BackboneSpec, StageSpec, scaled
+from condnet.options import option
 
 
 def _conv_stage(kernel: int, width: int, batch_norm: bool, pool_ceil: bool = False) -> StageSpec:
@@ -43,10 +45,28 @@ def _fc_stage(spatial: int, widths: Sequence[int], batch_norm: bool, dropout: fl
     return StageSpec("fc_" + "_".join(map(str, widths)), build)
 
 
-def lenet_fmnist_spec(conv: Sequence[int] = (32, 64, 128), fc: Sequence[int] = (512, 256),
-                      dropout: float = 0.0, in_channels: int = 1, input_size: int = 28,
-                      num_classes: int = 10) -> BackboneSpec:
-    """Paper B's Fashion Net; the defaults are its thick baseline (the union of the [1,2,4] paths)."""
+@dataclass(frozen=True)
+class DropoutOptions:
+    """Dropout before each fully connected layer."""
+
+    dropout: float = option(0.0, at_least=0, below=1)
+
+
+@dataclass(frozen=True)
+class LeNetOptions(DropoutOptions):
+    """The widths of a LeNet's convolutions and fully connected layers (defaults: paper B's Fashion Net,
+    thick baseline = the union of the [1,2,4] paths)."""
+
+    conv: list[int] = option([32, 64, 128], at_least=1, doc="output channels of each convolution")
+    fc: list[int] = option([512, 256], at_least=1, doc="width of each hidden fully connected layer")
+
+
+MNIST_DEFAULTS = {"conv": [20, 30], "fc": [100]}  # paper B's MNIST LeNet, thick baseline
+
+
+def lenet_fmnist_spec(conv: Sequence[int], fc: Sequence[int], dropout: float, in_channels: int,
+                      input_size: int, num_classes: int) -> BackboneSpec:
+    """Paper B's Fashion Net: three convolutions (5x5, 5x5, 1x1) and fully connected layers ``fc``."""
     c0, c1, c2 = conv
     spatial = input_size // 8
     return BackboneSpec(in_channels, input_size, num_classes, (
@@ -54,9 +74,9 @@ def lenet_fmnist_spec(conv: Sequence[int] = (32, 64, 128), fc: Sequence[int] = (
         _fc_stage(spatial, fc, True, dropout)), pool_before_head=False)
 
 
-def lenet_mnist_spec(conv: Sequence[int] = (20, 30), fc: Sequence[int] = (100,), dropout: float = 0.0,
-                     in_channels: int = 1, input_size: int = 28, num_classes: int = 10) -> BackboneSpec:
-    """Paper B's MNIST LeNet; the defaults are its thick baseline (the union of the [1,2,4] paths)."""
+def lenet_mnist_spec(conv: Sequence[int], fc: Sequence[int], dropout: float, in_channels: int,
+                     input_size: int, num_classes: int) -> BackboneSpec:
+    """Paper B's MNIST LeNet: two 5x5 convolutions without BatchNorm and fully connected layers ``fc``."""
     c0, c1 = conv
     return BackboneSpec(in_channels, input_size, num_classes, (
         _conv_stage(5, c0, False), _conv_stage(5, c1, False),

@@ -4,10 +4,13 @@ Stages: the stem, then one stage per (expansion, channels, repeats, stride) grou
 with the 1x1 convolution to 1280 channels. ``width_mult`` scales every width.
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from condnet.models.stages import BackboneSpec, StageSpec, conv_bn_relu, scaled
+from condnet.options import option
 
 # (expansion, channels, repeats, stride); strides of the first groups are 1 for 32x32 inputs.
 CIFAR_GROUPS = ((1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
@@ -51,8 +54,14 @@ def _group_stage(index: int, expansion: int, width: int, repeats: int, stride: i
     return StageSpec(f"group{index + 1}", build)
 
 
-def mobilenetv2_spec(width_mult: float = 1.0, in_channels: int = 3, input_size: int = 32,
-                     num_classes: int = 10) -> BackboneSpec:
+@dataclass(frozen=True)
+class MobileNetV2Options:
+    """MobileNetV2's width multiplier."""
+
+    width_mult: float = option(1.0, above=0, doc="scales every width")
+
+
+def mobilenetv2_spec(width_mult: float, in_channels: int, input_size: int, num_classes: int) -> BackboneSpec:
     """MobileNetV2 for 32x32 (CIFAR) inputs."""
     def stem(in_ch: int, scale: float) -> tuple[nn.Module, int]:
         out = scaled(32, scale * width_mult)

@@ -1,64 +1,153 @@
-"""One registry for every model: ``create_model(name, **cfg)`` and ``list_models(pattern)``.
+"""One registry for every model: ``register_model`` declares one, ``create_model(name, **cfg)`` builds it,
+``list_models(pattern)`` lists them.
 
-Each entry is a factory whose keyword arguments are the model's config keys; a config with a key the
-factory does not take is an error naming the valid keys. The created module remembers its resolved
-config in ``model.condnet_config`` so that checkpoints can rebuild it. Every entry has a family
-(``FAMILIES``): what kind of network it builds.
+A model's options are the fields of its option groups (dataclasses declared with
+:func:`condnet.options.option`: type, default, valid values), less the ones its entry fixes; an entry may
+override defaults. The same declaration validates a config, gives the factory's signature and is what
+``condnet models NAME`` prints. The created module remembers its resolved config in
+``model.condnet_config`` so that checkpoints can rebuild it. Every entry has a family (:class:`Family`,
+registered with :func:`register_family` by the package that defines it): what analyses dispatch on.
 
 A name of the form ``package.module:factory`` is an import path: the factory is imported and used like a
-registered one (its keyword arguments are the config keys; its family is its ``condnet_family`` attribute,
-default ``backbone``). Whoever passes the name vouches for the code: a config file, a run directory or a
-Python call. Loading a checkpoint never imports code on its own (``train.loading``).
+registered one (its keyword arguments are the options, typed by their annotations or defaults; its family
+is its ``condnet_family`` attribute, default ``backbone``). Whoever passes the name vouches for the code: a
+config file, a run directory or a Python call. Loading a checkpoint never imports code on its own
+(``train.loading``).
 """
 
+import dataclasses
 import fnmatch
 import importlib
 import inspect
-import math
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
+from condnet.data.hierarchy import HierarchySource
 from condnet.errors import ConfigError
+from condnet.options import REQUIRED, check_option, default_of, fields_of, type_name
 
-FAMILIES = ("backbone", "hnn", "cigt")
+
+@dataclass(frozen=True)
+class Family:
+    """A kind of network, and the analyses that apply to it.
+
+    ``routed``: its models send each sample down one path (``forward(x, return_routes=True)`` returns
+    ``(logits, routes [N, layers])``; ``path_counts``, ``path_params()``): routing statistics apply, and a
+    model whose config has ``routing: random`` is a baseline. ``hierarchical``: its models are HNNs (cutout
+    experts, top-down attention, per-node costs).
+    """
+
+    name: str
+    description: str
+    routed: bool = False
+    hierarchical: bool = False
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> None:
+    """Make ``family`` available to :func:`register_model` (each name once)."""
+    if family.name in _FAMILIES:
+        raise ValueError(f"family {family.name!r} registered twice")
+    _FAMILIES[family.name] = family
+
+
+register_family(Family("backbone", "a plain network"))
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A registered model: its factory, family, fixed arguments and a one-line description."""
+    """A registered model: its builder, option groups, family, defaults, fixed arguments, description."""
 
     name: str
-    factory: Callable[..., nn.Module]
+    build: Callable[..., nn.Module]
+    option_groups: tuple[type, ...]
     description: str
     family: str
+    defaults: dict[str, Any] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)
 
+    def fields(self) -> dict[str, tuple[dataclasses.Field, Any]]:
+        """Every option: its declaring field and type."""
+        return {k: v for k, v in fields_of(*self.option_groups).items() if k not in self.fixed}
+
     def options(self) -> dict[str, Any]:
-        """Every config key the model takes, with its default (``inspect.Parameter.empty`` if required)."""
-        params = inspect.signature(self.factory).parameters
-        return {k: p.default for k, p in params.items() if k not in self.fixed}
+        """Every option with its default (:data:`~condnet.options.REQUIRED` if a config must set it)."""
+        return {k: self.defaults.get(k, default_of(f)) for k, (f, _) in self.fields().items()}
+
+    def signature(self) -> inspect.Signature:
+        """The factory's signature: one keyword-only parameter per option."""
+        return inspect.Signature([inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                                    annotation=self.fields()[k][1])
+                                  for k, default in self.options().items()])
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each option's name, type, default, valid values and doc (what ``condnet models NAME`` prints)."""
+        rows = []
+        for k, default in self.options().items():
+            f, annotation = self.fields()[k]
+            rows.append({"option": k, "type": type_name(annotation), "required": default is REQUIRED,
+                         "default": None if default is REQUIRED else default,
+                         "valid": f.metadata.get("valid", ""), "doc": f.metadata.get("doc", "")})
+        return rows
 
 
 _MODELS: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, factory: Callable[..., nn.Module], description: str, family: str,
-                   **fixed: Any) -> None:
-    """Register ``factory`` under ``name`` in ``family`` (one of ``FAMILIES``); ``fixed`` arguments are not
-    config keys."""
+def register_model(name: str, build: Callable[..., nn.Module], option_groups: Sequence[type],
+                   description: str, family: str, *, defaults: dict[str, Any] | None = None,
+                   fixed: dict[str, Any] | None = None) -> None:
+    """Register model ``name``: ``build(**options)`` makes it, where the options are the fields of the
+    dataclasses ``option_groups``; ``defaults`` override the groups' defaults; ``fixed`` fields are passed
+    with these values and are not options. ``family`` is a registered :class:`Family`'s name."""
     if name in _MODELS:
         raise ValueError(f"model {name!r} registered twice")
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
-    _MODELS[name] = ModelEntry(name, factory, description, family, fixed)
+    if family not in _FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(_FAMILIES)}, got {family!r}")
+    entry = ModelEntry(name, build, tuple(option_groups), description, family, dict(defaults or {}),
+                       dict(fixed or {}))
+    fields = fields_of(*entry.option_groups)
+    unknown = sorted((set(entry.defaults) | set(entry.fixed)) - set(fields))
+    if unknown:
+        raise ValueError(f"model {name!r}: {', '.join(unknown)} is not a field of its option groups")
+    for k, value in entry.defaults.items():
+        check_option(f"{name} default {k}", value, fields[k][1], fields[k][0])
+    _MODELS[name] = entry
 
 
 def is_import_path(name: str) -> bool:
     """Whether a model name is an import path (``package.module:factory``) rather than a registered name."""
     return ":" in name
+
+
+def options_from_signature(factory: Callable[..., Any], name: str) -> type:
+    """An option group for a plain function: one field per keyword argument, typed by its annotation (or
+    its default's type), required where it has no default. A ``hierarchy`` argument takes what an HNN's
+    does: a run stores the class tree itself there (``train.setup.resolve_run_config``)."""
+    try:
+        hints = typing.get_type_hints(factory)
+    except (NameError, TypeError):
+        hints = {}
+    fields = []
+    for p in inspect.signature(factory).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = REQUIRED if p.default is inspect.Parameter.empty else p.default
+        guessed = type(default) if default not in (REQUIRED, None) else Any
+        kind = HierarchySource if p.name == "hierarchy" else hints.get(p.name, guessed)
+        spec = (dataclasses.field() if default is REQUIRED else
+                dataclasses.field(default_factory=lambda d=default: list(d)) if isinstance(default, list)
+                else dataclasses.field(default=default))
+        fields.append((p.name, kind, spec))
+    fields.sort(key=lambda f: f[2].default is not dataclasses.MISSING or f[2].default_factory is not
+                dataclasses.MISSING)  # dataclasses need the required fields first
+    return dataclasses.make_dataclass(f"Options of {name}", fields, frozen=True)
 
 
 def _imported_entry(name: str) -> ModelEntry:
@@ -71,17 +160,21 @@ def _imported_entry(name: str) -> ModelEntry:
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise ConfigError(f"model.name {name!r}: {module_name} has no callable {attribute!r}")
+    family = getattr(factory, "condnet_family", "backbone")
+    if family not in _FAMILIES:
+        raise ConfigError(f"model.name {name!r}: condnet_family must be one of {', '.join(_FAMILIES)}, "
+                          f"got {family!r}")
     description = (inspect.getdoc(factory) or "a model from user code").splitlines()[0]
-    return ModelEntry(name, factory, description, getattr(factory, "condnet_family", "backbone"))
+    return ModelEntry(name, factory, (options_from_signature(factory, name),), description, family)
 
 
-def family_of(model: nn.Module) -> str:
+def family_of(model: nn.Module) -> Family:
     """The family of a model made by :func:`create_model` (or rebuilt from a checkpoint): what analyses
     and reports dispatch on."""
     config = getattr(model, "condnet_config", None)
     if config is None:
         raise ConfigError("this model was not made by condnet.create_model, so its family is unknown")
-    return model_entry(config["name"]).family
+    return _FAMILIES[model_entry(config["name"]).family]
 
 
 def model_entry(name: str) -> ModelEntry:
@@ -100,62 +193,16 @@ def list_models(pattern: str = "*") -> list[str]:
     return sorted(name for name in _MODELS if fnmatch.fnmatchcase(name, pattern))
 
 
-def option_limit(name: str) -> str:
-    """What a valid value of model option ``name`` is ("" where only the type is checked)."""
-    return OPTION_LIMITS.get(name, (None, ""))[1]
-
-
-_POSITIVE = (lambda v: v > 0, "> 0")
-_AT_LEAST_ONE = (lambda v: v >= 1, ">= 1")
-_NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
-_FRACTION = (lambda v: 0 <= v <= 1, "in [0, 1]")
-OPTION_LIMITS = {  # option name -> (test on the value or on every list item, what a valid value is)
-    "balance": _POSITIVE, "ig_weight": _NOT_NEGATIVE, "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "random_ratio": _FRACTION, "temperature_initial": _POSITIVE, "temperature_min": _POSITIVE,
-    "temperature_decay": (lambda v: 0 < v <= 1, "in (0, 1]"), "warmup_epochs": _NOT_NEGATIVE,
-    "router_hidden": _AT_LEAST_ONE, "router_pool": _AT_LEAST_ONE, "in_channels": _AT_LEAST_ONE,
-    "input_size": _AT_LEAST_ONE, "num_classes": (lambda v: v >= 2, ">= 2"), "split": _NOT_NEGATIVE,
-    "width": _AT_LEAST_ONE, "width_mult": _POSITIVE, "width_floor": (lambda v: 0 < v <= 1, "in (0, 1]"),
-    "conv": _AT_LEAST_ONE, "fc": _AT_LEAST_ONE, "path_counts": _AT_LEAST_ONE, "boundaries": _AT_LEAST_ONE,
-    "classes": _NOT_NEGATIVE, "cue_fraction": _FRACTION, "cue_reliability": _FRACTION,
-    "cue_inhibit": _FRACTION, "cue_gain_min": _POSITIVE, "cue_gain_max": _POSITIVE,
-}
-ALSO_ACCEPTS = {"hierarchy": dict}  # besides the default's type: an inline tree
-
-
-def _check_value(where: str, value: Any, default: Any, name: str) -> Any:
-    """``value`` if it has the type of the option's default (numbers finite) and is in its range."""
-    if default is inspect.Parameter.empty or default is None and value is None:
-        return value
-    if isinstance(value, ALSO_ACCEPTS.get(name, ())):
-        return value
-    kind = type(default) if default is not None else None
-    if kind in (list, tuple) or default is None and isinstance(value, (list, tuple)):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        item = default[0] if kind in (list, tuple) and default else 0
-        return [_check_value(where, v, item, name) for v in value]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if kind is not None and (type(value) is not kind):
-        raise ConfigError(f"{where} must be of type {kind.__name__}, got {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number, got {value!r}")
-    test, valid = OPTION_LIMITS.get(name, (None, ""))
-    if test is not None and isinstance(value, (int, float)) and not test(value):
-        raise ConfigError(f"{where} must be {valid}, got {value!r}")
-    return value
-
-
 def resolve_model_config(name: str, **cfg: Any) -> dict[str, Any]:
     """The full config of model ``name``: defaults overridden by ``cfg``; unknown keys are errors."""
-    options = model_entry(name).options()
+    entry = model_entry(name)
+    options, fields = entry.options(), entry.fields()
     unknown = sorted(set(cfg) - set(options))
     if unknown:
         raise ConfigError(f"model {name!r} has no option {', '.join(map(repr, unknown))}; valid options: "
                            f"{', '.join(sorted(options)) or '(none)'}")
-    resolved = {k: v for k, v in options.items() if v is not inspect.Parameter.empty}
-    resolved.update({k: _check_value(f"model.{k}", v, options[k], k) for k, v in cfg.items()})
+    resolved = {k: v for k, v in options.items() if v is not REQUIRED}
+    resolved.update({k: check_option(f"model.{k}", v, fields[k][1], fields[k][0]) for k, v in cfg.items()})
     missing = sorted(set(options) - set(resolved))
     if missing:
         raise ConfigError(f"model {name!r} needs option(s) {', '.join(missing)}")
@@ -167,7 +214,7 @@ def create_model(name: str, **cfg: Any) -> nn.Module:
     entry = model_entry(name)
     resolved = resolve_model_config(name, **cfg)
     try:
-        model = entry.factory(**entry.fixed, **resolved)
+        model = entry.build(**entry.fixed, **resolved)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad config for model {name!r}: {exc}") from None
     model.condnet_config = {"name": name, **resolved}

@@ -5,13 +5,25 @@ strides 1/2/2. When a block changes the shape its shortcut is a 1x1 projection (
 or the parameter-free zero-padding shortcut ("pad", option A of the paper).
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from condnet.errors import CondnetError
 from condnet.models.stages import BackboneSpec, StageSpec, conv_bn_relu, scaled
+from condnet.options import option
 
 SHORTCUTS = ("projection", "pad")
+
+
+@dataclass(frozen=True)
+class ResNetOptions:
+    """A CIFAR ResNet's depth, base width and shortcut kind."""
+
+    depth: int = option(20, check=(lambda d: d >= 8 and (d - 2) % 6 == 0, "6n+2 (20, 32, 56, 110, ...)"))
+    width: int = option(16, at_least=1, doc="channels of the first stage (the others: 2x and 4x)")
+    shortcut: str = option("projection", choices=SHORTCUTS,
+                           doc="when a block changes shape: 1x1 conv + BN, or zero padding (option A)")
 
 
 class PadShortcut(nn.Module):
@@ -60,13 +72,9 @@ def basic_block_stage(name: str, blocks: int, width: int, stride: int, shortcut:
     return StageSpec(name, build)
 
 
-def resnet_spec(depth: int = 20, width: int = 16, shortcut: str = "projection", in_channels: int = 3,
-                input_size: int = 32, num_classes: int = 10) -> BackboneSpec:
-    """A CIFAR ResNet of ``depth`` = 6n+2 with base width ``width`` (16/32/64 by default)."""
-    if (depth - 2) % 6 != 0 or depth < 8:
-        raise CondnetError(f"ResNet depth must be 6n+2 (20, 32, 56, 110, ...), got {depth}")
-    if shortcut not in SHORTCUTS:
-        raise CondnetError(f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}")
+def resnet_spec(depth: int, width: int, shortcut: str, in_channels: int, input_size: int,
+                num_classes: int) -> BackboneSpec:
+    """A CIFAR ResNet of ``depth`` = 6n+2 (checked by :class:`ResNetOptions`) with base width ``width``."""
     n = (depth - 2) // 6
 
     def stem(in_ch: int, scale: float) -> tuple[nn.Module, int]:

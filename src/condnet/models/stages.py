@@ -11,12 +11,24 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from condnet.options import option
+
 StageBuilder = Callable[[int, float], tuple[nn.Module, int]]
 
 
 def scaled(width: int, scale: float, floor: int = 1) -> int:
     """``width * scale`` rounded, at least ``floor``."""
     return max(floor, int(round(width * scale)))
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """The options every image classifier takes: its input shape and class count (a run fills them from
+    its dataset)."""
+
+    in_channels: int = option(3, at_least=1)
+    input_size: int = option(32, at_least=1, doc="input images are input_size x input_size")
+    num_classes: int = option(10, at_least=2)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ order form the backbone; the classifier head (global average pooling for feature
 layer) is added by condnet. docs/extending.md has a worked example.
 """
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from condnet.data.hierarchy import resolve_hierarchy
 from condnet.errors import ConfigError
 from condnet.models.cigt.trellis import CIGTNet, RoutingConfig, split_stages
 from condnet.models.hnn.cues import CueTraining
-from condnet.models.hnn.network import HNN
+from condnet.models.hnn.network import HNN, HNNOptions
 from condnet.models.stages import BackboneSpec, StageSpec
 
 StageFactory = Callable[[int, float], tuple[nn.Module, int]]
@@ -33,15 +34,20 @@ def backbone_from_stages(stages: Sequence[StageFactory], in_channels: int, input
 
 
 def hnn_from_stages(stages: Sequence[StageFactory], hierarchy: Any, in_channels: int, input_size: int,
-                    num_classes: int, split: int = 1, width_rule: str = "share", width_floor: float = 0.0625,
-                    classes: Sequence[int] | None = None, attention: str = "head",
-                    cues: CueTraining | None = None) -> HNN:
-    """An HNN on the user's stages: the first ``split`` stages are the trunk; ``hierarchy`` is a built-in
-    tree name, a .yaml/.json file or an inline mapping with ``classes`` and ``tree`` (docs/hnn.md);
-    ``classes`` makes an expert (a factory used in configs must accept and pass it on)."""
+                    num_classes: int, **options: Any) -> HNN:
+    """An HNN on the user's stages. ``hierarchy`` is a built-in tree name, a .yaml/.json file or an inline
+    mapping with ``classes`` and ``tree`` (docs/hnn.md); ``options`` are the other fields of
+    :class:`HNNOptions` and :class:`CueTraining` (``split``: the first ``split`` stages are the trunk;
+    ``classes`` makes an expert, so a factory used in configs must accept and pass it on)."""
+    own_names, cue_names = ({f.name for f in dataclasses.fields(cls)} for cls in (HNNOptions, CueTraining))
+    unknown = sorted(set(options) - (own_names | cue_names) | {"hierarchy"} & set(options))
+    if unknown:
+        raise ConfigError(f"hnn_from_stages has no option {unknown[0]!r}; valid: "
+                          f"{', '.join(sorted(own_names - {'hierarchy'} | cue_names))}")
+    own = HNNOptions(hierarchy=hierarchy, **{k: v for k, v in options.items() if k in own_names})
+    cues = CueTraining(**{k: v for k, v in options.items() if k in cue_names})
     spec = backbone_from_stages(stages, in_channels, input_size, num_classes)
-    return HNN(spec, resolve_hierarchy(hierarchy, num_classes), split, width_rule, width_floor, classes,
-               attention, cues or CueTraining())
+    return HNN(spec, resolve_hierarchy(hierarchy, num_classes), own, cues)
 
 
 def cigt_from_stages(stages: Sequence[StageFactory], boundaries: Sequence[int], path_counts: Sequence[int],

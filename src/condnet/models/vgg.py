@@ -1,9 +1,11 @@
 """CIFAR VGG-11/16 with BatchNorm, one stage per max-pooling block (ceil-mode pooling, so 28x28 works)."""
 
+from dataclasses import dataclass
+
 from torch import nn
 
-from condnet.errors import CondnetError
 from condnet.models.stages import BackboneSpec, StageSpec, conv_bn_relu, scaled
+from condnet.options import option
 
 VGG_STAGES = {
     11: ((64,), (128,), (256, 256), (512, 512), (512, 512)),
@@ -24,10 +26,14 @@ def _vgg_stage(index: int, widths: tuple[int, ...]) -> StageSpec:
     return StageSpec(f"block{index + 1}", build)
 
 
-def vgg_spec(depth: int = 11, in_channels: int = 3, input_size: int = 32,
-             num_classes: int = 10) -> BackboneSpec:
+@dataclass(frozen=True)
+class VGGOptions:
+    """A VGG's depth."""
+
+    depth: int = option(11, choices=tuple(VGG_STAGES))
+
+
+def vgg_spec(depth: int, in_channels: int, input_size: int, num_classes: int) -> BackboneSpec:
     """VGG-``depth`` (11 or 16) for small images: 5 conv blocks, global pooling, one linear layer."""
-    if depth not in VGG_STAGES:
-        raise CondnetError(f"VGG depth must be one of {sorted(VGG_STAGES)}, got {depth}")
     return BackboneSpec(in_channels, input_size, num_classes,
                         tuple(_vgg_stage(i, w) for i, w in enumerate(VGG_STAGES[depth])))

@@ -78,14 +78,6 @@ def make_batcher(split: Split, cfg: DataConfig, info: DatasetInfo, training: boo
                    flip=training and augment, seed=seed, rank=dist.rank, world_size=dist.world_size)
 
 
-def test_images(cfg: RunConfig, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``limit`` test images of a run's dataset, normalised as in training, and their labels."""
-    data = load_data(cfg.data)
-    split = data.test.subset(torch.arange(min(limit, len(data.test))))
-    images, labels = zip(*make_batcher(split, cfg.data, data.info, training=False).epoch(), strict=True)
-    return torch.cat(images), torch.cat(labels)
-
-
 def resolve_data_config(cfg: DataConfig, locate: bool = False) -> DataConfig:
     """The data section with everything that decides the numbers filled in: the normalisation (mean/std,
     one value per channel; a user dataset's are computed on its training split), a folder dataset's channels

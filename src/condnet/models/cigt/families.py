@@ -5,21 +5,29 @@ block of a layer is a fresh copy of that layer's stages, so with path counts [1,
 blocks is the thick baseline. Every config key has paper B's value for the dataset as its default.
 """
 
-import dataclasses
-import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from condnet.errors import CondnetError
-from condnet.models.cigt.loss import CLS_LOSSES
+from condnet.errors import ConfigError
 from condnet.models.cigt.trellis import CIGTNet, RoutingConfig, split_stages
-from condnet.models.lenet import lenet_fmnist_spec, lenet_mnist_spec
-from condnet.models.registry import register_model
+from condnet.models.lenet import DropoutOptions, lenet_fmnist_spec, lenet_mnist_spec
+from condnet.models.registry import Family, register_family, register_model
 from condnet.models.resnet import basic_block_stage, resnet_spec
-from condnet.models.stages import StageSpec
+from condnet.models.stages import InputOptions, StageSpec
+from condnet.options import fields_of, group_of, option
 
-CHOICES = {"execution": ("gather", "dense"), "routing": ("ig", "random"), "cls_loss": CLS_LOSSES,
-           "warmup_routing": ("random", "all"), "random_draw": ("per_router", "shared")}
+register_family(Family("cigt", "a conditional information gain trellis (paper B): one block per layer "
+                       "per sample", routed=True))
+
+
+@dataclass(frozen=True)
+class TrellisOptions:
+    """How many parallel blocks each layer has, and where the layers are cut."""
+
+    path_counts: list[int] = option([1, 2, 4], at_least=1, doc="blocks per layer")
+    boundaries: list[int] | None = option(None, at_least=1,
+                                          doc="stage indices where layers 2.. begin; None: the family's")
 
 
 def lenet_fmnist_path(dropout: float, in_channels: int, input_size: int, num_classes: int) -> list[StageSpec]:
@@ -47,61 +55,46 @@ def resnet_path(depth: int) -> Callable[..., list[StageSpec]]:
     return build
 
 
-def _check(cfg: dict[str, Any], stage_names: list[str], default_boundaries: list[int]) -> list[int]:
-    """Validate the trellis options; return the layer boundaries (stage indices)."""
-    for key, choices in CHOICES.items():
-        if cfg[key] not in choices:
-            raise CondnetError(f"model.{key} must be one of {', '.join(choices)}, got {cfg[key]!r}")
-    counts = cfg["path_counts"]
-    if not counts or not all(isinstance(k, int) and k >= 1 for k in counts):
-        raise CondnetError("model.path_counts must be a list of positive integers, e.g. [1, 2, 4]; "
-                           f"got {counts!r}")
-    boundaries = cfg["boundaries"] if cfg["boundaries"] is not None else default_boundaries
+def _layer_cuts(trellis: TrellisOptions, stage_names: list[str], default_boundaries: list[int]) -> list[int]:
+    """The layer boundaries (stage indices), checked against the path's stages."""
+    counts = trellis.path_counts
+    boundaries = trellis.boundaries if trellis.boundaries is not None else default_boundaries
+    if not counts:
+        raise ConfigError("model.path_counts must be a non-empty list of positive integers, e.g. [1, 2, 4]")
     if len(boundaries) != len(counts) - 1:
-        raise CondnetError(f"model.path_counts {counts} has {len(counts)} layers, so model.boundaries needs "
-                           f"{len(counts) - 1} stage indices where layers begin (stages: "
-                           f"{', '.join(f'{i}={s}' for i, s in enumerate(stage_names))}); got {boundaries}")
+        raise ConfigError(f"model.path_counts {counts} has {len(counts)} layers, so model.boundaries needs "
+                          f"{len(counts) - 1} stage indices where layers begin (stages: "
+                          f"{', '.join(f'{i}={s}' for i, s in enumerate(stage_names))}); got {boundaries}")
     if list(boundaries) != sorted(set(boundaries)) or (
             boundaries and not 0 < boundaries[0] <= boundaries[-1] < len(stage_names)):
-        raise CondnetError(f"model.boundaries must be increasing stage indices in 1..{len(stage_names) - 1}, "
-                           f"got {boundaries}")
-    if not 0.0 <= cfg["random_ratio"] <= 1.0:
-        raise CondnetError(f"model.random_ratio must be in [0, 1], got {cfg['random_ratio']}")
-    if (cfg["temperature_initial"] <= 0 or cfg["temperature_min"] <= 0
-            or not 0 < cfg["temperature_decay"] <= 1):
-        raise CondnetError("model.temperature_initial and temperature_min must be > 0 "
-                           "and temperature_decay in (0, 1]")
+        raise ConfigError(f"model.boundaries must be increasing stage indices in 1..{len(stage_names) - 1}, "
+                          f"got {boundaries}")
     return list(boundaries)
 
 
-def _register(name: str, description: str, path_fn: Callable[..., list[StageSpec]], boundaries: list[int],
-              head_pool: bool, **defaults: Any) -> None:
-    routing_keys = {f.name for f in dataclasses.fields(RoutingConfig)}
-    path_keys = list(inspect.signature(path_fn).parameters)
+def _register(name: str, description: str, path_fn: Callable[..., list[StageSpec]],
+              path_options: tuple[type, ...], boundaries: list[int], head_pool: bool,
+              **defaults: Any) -> None:
+    def build(**options: Any) -> CIGTNet:
+        stages = path_fn(**{k: options[k] for k in fields_of(*path_options)})
+        trellis, inputs = group_of(TrellisOptions, options), group_of(InputOptions, options)
+        cuts = _layer_cuts(trellis, [s.name for s in stages], boundaries)
+        return CIGTNet(split_stages(stages, cuts), trellis.path_counts, inputs.in_channels, inputs.input_size,
+                       inputs.num_classes, head_pool, group_of(RoutingConfig, options))
 
-    def factory(**cfg: Any) -> CIGTNet:
-        stages = path_fn(**{k: cfg[k] for k in path_keys})
-        cuts = _check(cfg, [s.name for s in stages], boundaries)
-        routing = RoutingConfig(**{k: cfg[k] for k in routing_keys})
-        return CIGTNet(split_stages(stages, cuts), cfg["path_counts"], cfg["in_channels"], cfg["input_size"],
-                       cfg["num_classes"], head_pool, routing)
-
-    options = {"path_counts": [1, 2, 4], "boundaries": None, **dataclasses.asdict(RoutingConfig()),
-               **defaults}
-    factory.__signature__ = inspect.Signature(
-        [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v) for k, v in options.items()])
-    register_model(name, factory, description, "cigt")
+    register_model(name, build, (*path_options, TrellisOptions, RoutingConfig), description, "cigt",
+                   defaults=defaults)
 
 
-_LENET = {"in_channels": 1, "input_size": 28, "num_classes": 10}
+_LENET = {"in_channels": 1, "input_size": 28}
 _register("cigt_lenet_fmnist", "CIGT trellis of paper B's Fashion Net (one path = lenet_fmnist_thin)",
-          lenet_fmnist_path, [1, 2], False, dropout=0.185, **_LENET)
+          lenet_fmnist_path, (DropoutOptions, InputOptions), [1, 2], False, dropout=0.185, **_LENET)
 _register("cigt_lenet_mnist", "CIGT trellis of paper B's MNIST LeNet (one path = lenet_mnist_thin)",
-          lenet_mnist_path, [1, 2], False, ig_weight=0.288, balance=6.42, temperature_decay=0.999879,
-          warmup_epochs=25, random_ratio=0.36, dropout=0.0, **_LENET)
+          lenet_mnist_path, (DropoutOptions, InputOptions), [1, 2], False, ig_weight=0.288, balance=6.42,
+          temperature_decay=0.999879, warmup_epochs=25, random_ratio=0.36, dropout=0.0, **_LENET)
 for _depth in (20, 32, 56, 110):
     _register(f"cigt_resnet{_depth}_cifar10",
               f"CIGT trellis of CIFAR ResNet-{_depth}, cut as paper B's ResNet-110 one",
-              resnet_path(_depth), [2, 4], True, ig_weight=1.0, balance=5.0, temperature_decay=0.9999,
-              temperature_min=0.1, warmup_epochs=350, random_ratio=0.5, router_pool=8, in_channels=3,
-              input_size=32, num_classes=10)
+              resnet_path(_depth), (InputOptions,), [2, 4], True, ig_weight=1.0, balance=5.0,
+              temperature_decay=0.9999, temperature_min=0.1, warmup_epochs=350, random_ratio=0.5,
+              router_pool=8)

@@ -28,9 +28,10 @@ from torch import nn
 
 from condnet.cost import measure_macs
 from condnet.errors import CondnetError
-from condnet.models.cigt.loss import classification_loss, information_gain
+from condnet.models.cigt.loss import CLS_LOSSES, classification_loss, information_gain
 from condnet.models.cigt.router import Router, router_input_features, temperature
 from condnet.models.stages import Classifier, StageSpec
+from condnet.options import check_fields, option
 
 EVAL_ROUTE_SEED = 0  # seed of the random-routing baseline's routes in eval mode
 RANDOM_NOT_TRACEABLE = ("a randomly routed trellis (routing: random) draws its eval routes from a seeded "
@@ -42,23 +43,29 @@ RANDOM_NOT_TRACEABLE = ("a randomly routed trellis (routing: random) draws its e
 class RoutingConfig:
     """How a trellis routes, executes and is trained (defaults: paper B's Fashion-MNIST settings)."""
 
-    execution: str = "gather"  # gather | dense
-    routing: str = "ig"  # ig: learned routers | random: uniformly random routes (the IG ablation)
-    cls_loss: str = "per_leaf"  # per_leaf | mean
-    ig_weight: float = 0.063  # lambda
-    balance: float = 2.12  # beta
-    temperature_initial: float = 25.0
-    temperature_decay: float = 0.999848  # per iteration
-    temperature_min: float = 0.01
-    warmup_epochs: int = 25  # IG loss on, routes per warmup_routing
-    # random: a uniformly random route | all: a copy of the sample in every block
-    warmup_routing: str = "random"
-    random_ratio: float = 0.49  # after warm-up: fraction of each batch routed at random
-    # per_router: each router draws its own floor(N * random_ratio) rows, as the authors' code does |
-    # shared: one Bernoulli(random_ratio) mask per batch, used at every router
-    random_draw: str = "per_router"
-    router_hidden: int = 128
-    router_pool: int = 1  # routers average-pool feature maps to pool x pool
+    execution: str = option("gather", choices=("gather", "dense"),
+                            doc="gather: each block runs on its samples only | dense: every block on all")
+    routing: str = option("ig", choices=("ig", "random"),
+                          doc="ig: learned routers | random: uniformly random routes (the IG ablation)")
+    cls_loss: str = option("per_leaf", choices=CLS_LOSSES)
+    ig_weight: float = option(0.063, at_least=0, doc="lambda, the information-gain loss weight")
+    balance: float = option(2.12, above=0, doc="beta, the weight of the route entropy")
+    temperature_initial: float = option(25.0, above=0)
+    temperature_decay: float = option(0.999848, above=0, at_most=1, doc="per iteration")
+    temperature_min: float = option(0.01, above=0)
+    warmup_epochs: int = option(25, at_least=0, doc="IG loss on, routes per warmup_routing")
+    warmup_routing: str = option("random", choices=("random", "all"),
+                                 doc="random: a uniformly random route | all: a copy of the sample per block")
+    random_ratio: float = option(0.49, at_least=0, at_most=1,
+                                 doc="after warm-up: fraction of each batch routed at random")
+    random_draw: str = option("per_router", choices=("per_router", "shared"),
+                              doc="per_router: each router draws its own floor(N * random_ratio) rows, as "
+                                  "the authors' code does | shared: one Bernoulli mask used at every router")
+    router_hidden: int = option(128, at_least=1)
+    router_pool: int = option(1, at_least=1, doc="routers average-pool feature maps to pool x pool")
+
+    def __post_init__(self) -> None:
+        check_fields(self, "model")
 
 
 @dataclass

@@ -4,12 +4,12 @@ Level L (1 = the root's children) holds the node at depth L of every class's pat
 when its path is shorter (Fashion-MNIST: level 1 = clothing, footwear, Bag; level 2 = tops, Trouser,
 Dress, Sandal, Sneaker, Ankle boot, Bag). A cue names one node of a level.
 
-Attention-aware training (:class:`CueTraining`, off unless ``fraction`` > 0): in every training batch a
-``fraction`` of the samples get a cue. Its level is drawn uniformly from the levels above the classes
-(1 .. depth - 1; level 1 for a flat tree); the cued node is the sample's own node at that level with
-probability ``reliability``, else another node of the level drawn uniformly. The cued node's gain is
-drawn uniformly from [``gain_min``, ``gain_max``]; with probability ``inhibit`` the other nodes of that
-level get the inverse gain (inhibition). Every other gain is 1.
+Attention-aware training (:class:`CueTraining`, off unless ``cue_fraction`` > 0): in every training
+batch a ``cue_fraction`` of the samples get a cue. Its level is drawn uniformly from the levels above the
+classes (1 .. depth - 1; level 1 for a flat tree); the cued node is the sample's own node at that level
+with probability ``cue_reliability``, else another node of the level drawn uniformly. The cued node's gain
+is drawn uniformly from [``cue_gain_min``, ``cue_gain_max``]; with probability ``cue_inhibit`` the other
+nodes of that level get the inverse gain (inhibition). Every other gain is 1.
 """
 
 from dataclasses import dataclass
@@ -17,26 +17,27 @@ from dataclasses import dataclass
 import torch
 
 from condnet.data.hierarchy import Group, Hierarchy
-from condnet.errors import CondnetError
+from condnet.errors import CondnetError, ConfigError
+from condnet.options import check_fields, option
 
 
 @dataclass(frozen=True)
 class CueTraining:
-    """Settings of attention-aware training (``model.cue_*`` in a config)."""
+    """Settings of attention-aware training (options of every HNN)."""
 
-    fraction: float = 0.0
-    reliability: float = 0.8
-    gain_min: float = 1.5
-    gain_max: float = 4.0
-    inhibit: float = 0.5
+    cue_fraction: float = option(0.0, at_least=0, at_most=1,
+                                 doc="share of each training batch that gets a cue (0: off)")
+    cue_reliability: float = option(0.8, at_least=0, at_most=1, doc="probability that a cue is right")
+    cue_gain_min: float = option(1.5, above=0, doc="a cue's gain is drawn from [cue_gain_min, cue_gain_max]")
+    cue_gain_max: float = option(4.0, above=0)
+    cue_inhibit: float = option(0.5, at_least=0, at_most=1,
+                                doc="probability that a cue also inhibits the level's other nodes")
 
     def __post_init__(self) -> None:
-        for name in ("fraction", "reliability", "inhibit"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise CondnetError(f"model.cue_{name} must be in [0, 1], got {getattr(self, name)}")
-        if not 0 < self.gain_min <= self.gain_max < float("inf"):
-            raise CondnetError(f"model.cue_gain_min and cue_gain_max must satisfy 0 < min <= max, got "
-                               f"{self.gain_min} and {self.gain_max}")
+        check_fields(self, "model")
+        if self.cue_gain_min > self.cue_gain_max:
+            raise ConfigError(f"model.cue_gain_min must be <= cue_gain_max, got {self.cue_gain_min} and "
+                              f"{self.cue_gain_max}")
 
 
 def class_paths(hierarchy: Hierarchy) -> list[list[str]]:
@@ -72,7 +73,7 @@ def cue_levels(hierarchy: Hierarchy) -> list[int]:
 def level_gains(nodes: list[str], cued: torch.Tensor, gain: torch.Tensor, inhibit: torch.Tensor,
                 active: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-sample gains of a level's nodes: ``gain`` on the ``cued`` node, its inverse on the others where
-    ``inhibit``, 1 elsewhere and wherever ``active`` is false."""
+    ``cue_inhibit``, 1 elsewhere and wherever ``active`` is false."""
     gains = {}
     for j, name in enumerate(nodes):
         value = torch.where(cued == j, gain, torch.where(inhibit, 1.0 / gain, torch.ones_like(gain)))
@@ -83,7 +84,7 @@ def level_gains(nodes: list[str], cued: torch.Tensor, gain: torch.Tensor, inhibi
 def training_gains(hierarchy: Hierarchy, cues: CueTraining, labels: torch.Tensor,
                    generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """One training batch's per-sample gains (see the module docstring); ``{}`` when cues are off."""
-    if cues.fraction <= 0:
+    if cues.cue_fraction <= 0:
         return {}
     n, device = len(labels), labels.device
 
@@ -92,12 +93,12 @@ def training_gains(hierarchy: Hierarchy, cues: CueTraining, labels: torch.Tensor
 
     levels = cue_levels(hierarchy)
     cued_rows = torch.zeros(n, dtype=torch.bool)
-    cued_rows[torch.randperm(n, generator=generator)[: round(n * cues.fraction)]] = True
+    cued_rows[torch.randperm(n, generator=generator)[: round(n * cues.cue_fraction)]] = True
     cued_rows = cued_rows.to(device)
     level_of = torch.tensor(levels)[torch.randint(len(levels), (n,), generator=generator)].to(device)
-    gain = cues.gain_min + (cues.gain_max - cues.gain_min) * draw(n)
-    inhibit = draw(n) < cues.inhibit
-    right = draw(n) < cues.reliability
+    gain = cues.cue_gain_min + (cues.cue_gain_max - cues.cue_gain_min) * draw(n)
+    inhibit = draw(n) < cues.cue_inhibit
+    right = draw(n) < cues.cue_reliability
     gains: dict[str, torch.Tensor] = {}
     for level in levels:
         nodes, table = level_nodes(hierarchy, level)

@@ -26,39 +26,61 @@ forward within float rounding.
 """
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from condnet.data.hierarchy import Hierarchy, leaves
+from condnet.data.hierarchy import Hierarchy, HierarchySource, leaves
 from condnet.errors import CondnetError
 from condnet.models.hnn.cues import CueTraining, training_gains
-from condnet.models.hnn.plan import plan_segments
+from condnet.models.hnn.plan import WIDTH_RULES, plan_segments
 from condnet.models.stages import BackboneSpec
+from condnet.options import REQUIRED, check_fields, option
 
 Gain = float | torch.Tensor
 ATTENTION_MODES = ("head", "node", "evidence")
 ATTENTION_ALIASES = {"features": "node"}  # the former name of "node"
 
 
-class HNN(nn.Module):
-    """Trunk = first ``split`` stages of ``spec``; the rest distributed over ``hierarchy``'s levels.
+@dataclass(frozen=True)
+class HNNOptions:
+    """How an HNN is cut from its backbone (besides the backbone's own options and :class:`CueTraining`)."""
 
-    ``classes`` (indices) makes an expert holding only what those classes need; its logits are in the
-    order of ``classes`` sorted. ``width_rule`` ("share" or "sqrt_share") and ``width_floor`` set each
+    hierarchy: HierarchySource = option(
+        REQUIRED, doc="class tree: a built-in dataset name, a .yaml/.json file, or a mapping {classes, tree}")
+    split: int = option(1, at_least=0, doc="the trunk is the backbone's first `split` stages")
+    width_rule: str = option("share", choices=WIDTH_RULES,
+                             doc="a node's width: its share of the classes, or the square root of it")
+    width_floor: float = option(0.0625, above=0, at_most=1, doc="the narrowest a node gets")
+    classes: list[int] | None = option(None, at_least=0,
+                                       doc="an expert's kept classes (set by `condnet cutout`)")
+    attention: str = option("head", choices=(*ATTENTION_MODES, *ATTENTION_ALIASES),
+                            doc="where top-down gains act (docs/hnn.md, Top-down attention)")
+
+    def __post_init__(self) -> None:
+        check_fields(self, "model")
+
+
+class HNN(nn.Module):
+    """Trunk = first ``options.split`` stages of ``spec``; the rest distributed over ``hierarchy``'s levels
+    (``options.hierarchy`` is where the tree came from; ``hierarchy`` is the tree).
+
+    ``options.classes`` (indices) makes an expert holding only what those classes need; its logits are in
+    the order of ``classes`` sorted. ``width_rule`` ("share" or "sqrt_share") and ``width_floor`` set each
     node's width as a fraction of the backbone's: ``max(floor, share of classes (or its square root))``.
     """
 
-    def __init__(self, spec: BackboneSpec, hierarchy: Hierarchy, split: int = 1, width_rule: str = "share",
-                 width_floor: float = 0.0625, classes: Sequence[int] | None = None,
-                 attention: str = "head", cues: CueTraining | None = None) -> None:
+    def __init__(self, spec: BackboneSpec, hierarchy: Hierarchy, options: HNNOptions,
+                 cues: CueTraining | None = None) -> None:
         super().__init__()
-        attention = ATTENTION_ALIASES.get(attention, attention)
-        if attention not in ATTENTION_MODES:
-            raise CondnetError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
-        self.attention, self.cues = attention, cues or CueTraining()
+        self.options, self.cues = options, cues or CueTraining()
+        self.attention = ATTENTION_ALIASES.get(options.attention, options.attention)
+        split, width_rule, width_floor, classes = (options.split, options.width_rule, options.width_floor,
+                                                   options.classes)
         if hierarchy.num_classes != spec.num_classes:
             raise CondnetError(f"the hierarchy has {hierarchy.num_classes} classes, the backbone "
                                f"{spec.num_classes}")
@@ -123,7 +145,7 @@ class HNN(nn.Module):
 
     def training_kwargs(self, targets: torch.Tensor) -> dict[str, Any]:
         """Extra forward arguments of a training step: attention-aware training's cue gains, if on."""
-        if not self.training or self.cues.fraction <= 0:
+        if not self.training or self.cues.cue_fraction <= 0:
             return {}
         return {"gains": training_gains(self.hierarchy, self.cues, targets)}
 
@@ -182,8 +204,7 @@ class HNN(nn.Module):
         if missing:
             raise CondnetError(f"this expert has no class {self.hierarchy.class_names[missing[0]]!r}; "
                                "cut experts out of the full network")
-        expert = HNN(self.spec, self.hierarchy, self.split, self.width_rule, self.width_floor, kept,
-                     self.attention, self.cues)
+        expert = HNN(self.spec, self.hierarchy, dataclasses.replace(self.options, classes=kept), self.cues)
         own = self.state_dict()
         expert.load_state_dict({k: own[k].clone() for k in expert.state_dict()})
         if hasattr(self, "condnet_config"):
