@@ -20,10 +20,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from condnet.analysis.figures import plt, save_figure
+from condnet.analysis.seeds import summarise
 from condnet.data import Batcher
 from condnet.errors import CondnetError
 from condnet.models.hnn import HNN
@@ -132,6 +134,33 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
                  reliability if protocol == "noisy-cue" else None,
                  100.0 * right / n if protocol == "noisy-cue" and n else None, nodes, level, mode,
                  accuracy[2::2], accuracy[1])
+
+
+def summarise_sweeps(sweeps: Sequence[Sweep]) -> dict[str, Any]:
+    """Statistics over seeds (one sweep per seed, same protocol, level, gains and images) of the no-signal,
+    ceiling, feature-attention and evidence-prior accuracies, and of each one's change against no signal
+    taken per seed (paired): n, mean, sample std, min, max."""
+    first = sweeps[0]
+    if any((s.protocol, s.level, s.gains, s.n) != (first.protocol, first.level, first.gains, first.n)
+           for s in sweeps):
+        raise CondnetError("the sweeps to summarise differ in protocol, level, gains or images")
+
+    def stats(values: Sequence[float]) -> dict[str, Any]:
+        return asdict(summarise(list(values)))
+
+    def change(values: Sequence[float]) -> dict[str, Any]:
+        return stats([v - s.no_signal_accuracy for v, s in zip(values, sweeps, strict=True)])
+
+    rows = []
+    for i, gain in enumerate(first.gains):
+        features, evidence = [s.accuracy[i] for s in sweeps], [s.evidence_accuracy[i] for s in sweeps]
+        rows.append({"gain": gain, "features": stats(features), "features_change": change(features),
+                     "evidence": stats(evidence), "evidence_change": change(evidence)})
+    ceiling = [s.ceiling_accuracy for s in sweeps]
+    return {"protocol": first.protocol, "level": first.level, "groups": first.groups, "n": first.n,
+            "feature_mode": first.feature_mode, "seeds": len(sweeps),
+            "no_signal": stats([s.no_signal_accuracy for s in sweeps]), "ceiling": stats(ceiling),
+            "ceiling_change": change(ceiling), "gains": rows}
 
 
 def plot_sweeps(sweeps: Sequence[Sweep], path: str | Path, title: str = "") -> None:

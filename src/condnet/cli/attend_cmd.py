@@ -1,11 +1,20 @@
 """``condnet attend``: test accuracy of a trained HNN under a top-down attention protocol and gain sweep."""
 
 import argparse
+from pathlib import Path
 
 import torch
 
-from condnet.analysis.attention import PROTOCOLS, Sweep, attention_sweep, check_sweep, plot_sweeps
+from condnet.analysis.attention import (
+    PROTOCOLS,
+    Sweep,
+    attention_sweep,
+    check_sweep,
+    plot_sweeps,
+    summarise_sweeps,
+)
 from condnet.analysis.experts import images_of, load_hnn
+from condnet.analysis.seeds import is_seeds_dir, model_runs
 from condnet.cli.output import (
     add_device_option,
     add_force_option,
@@ -14,13 +23,14 @@ from condnet.cli.output import (
     print_json,
 )
 from condnet.errors import CondnetError
-from condnet.train import load_data, make_batcher
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("attend", help="accuracy of a trained HNN under top-down cues: feature attention, the "
                                       "evidence prior and the cued node's expert side by side")
-    p.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("path", metavar="RUN_DIR|CHECKPOINT|SEEDS_DIR",
+                   help="a run, an expert or a directory of runs of one model (condnet seeds --out): then "
+                        "each seed is swept and the mean ± std over seeds printed")
     p.add_argument("--protocol", required=True, choices=PROTOCOLS)
     p.add_argument("--level", type=int, default=1,
                    help="depth of the node the cue names (1: the root's children; default 1)")
@@ -44,31 +54,72 @@ def parse_gains(text: str) -> list[float]:
         raise CondnetError(f"--gains must be comma-separated numbers, got {text!r}") from None
 
 
+def sweep_run(path: str | Path, args: argparse.Namespace) -> tuple[Sweep, str]:
+    """The sweep ``args`` ask for on one run or expert, and its model's name."""
+    loaded = load_hnn(path, args.device)
+    model = loaded.model
+    depth = model.hierarchy.depth()
+    if not 1 <= args.level <= depth:
+        raise CondnetError(f"--level must be in 1..{depth} (the depth of this model's class tree), "
+                           f"got {args.level}")
+    test = loaded.split("test")
+    if model.classes is not None:  # an expert: its classes
+        test = images_of(test, model.classes)
+    if args.limit is not None:
+        test = test.subset(torch.arange(min(args.limit, len(test))))
+    sweep = attention_sweep(model, loaded.batches(test), args.protocol, parse_gains(args.gains),
+                            args.reliability, args.seed, args.level)
+    return sweep, loaded.config.model["name"]
+
+
 def run(args: argparse.Namespace) -> int:
     gains = parse_gains(args.gains)
     check_sweep(args.protocol, gains, args.reliability)  # before the slow loading
     if args.limit is not None and args.limit < 1:
         raise CondnetError(f"--limit must be at least 1 (test images to use), got {args.limit}")
     check_plot_path(args.plot, args.force, reading=[args.path])
-    model, config = load_hnn(args.path, args.device)
-    depth = model.hierarchy.depth()
-    if not 1 <= args.level <= depth:
-        raise CondnetError(f"--level must be in 1..{depth} (the depth of this model's class tree), "
-                           f"got {args.level}")
-    data = load_data(config.data)
-    # an expert: its classes
-    test = data.test if model.classes is None else images_of(data.test, model.classes)
-    if args.limit is not None:
-        test = test.subset(torch.arange(min(args.limit, len(test))))
-    sweep = attention_sweep(model, make_batcher(test, config.data, data.info, training=False), args.protocol,
-                            gains, args.reliability, args.seed, args.level)
+    several = is_seeds_dir(args.path)
+    runs = model_runs(args.path).paths if several else [args.path]
+    swept = [sweep_run(path, args) for path in runs]
+    sweeps = [sweep for sweep, _ in swept]
     if args.plot:
-        plot_sweeps([sweep], args.plot, f"{config.model['name']}: {args.protocol}")
+        plot_sweeps(sweeps, args.plot, f"{swept[0][1]}: {args.protocol}")
+    if several:
+        summary = summarise_sweeps(sweeps)
+        if args.json:
+            print_json({"path": args.path, "runs": [str(p) for p in runs], **summary,
+                        "sweeps": [s.as_dict() for s in sweeps]})
+        else:
+            print(describe_seeds(summary, runs))
+        return 0
     if args.json:
-        print_json({"path": args.path, **sweep.as_dict()})
+        print_json({"path": args.path, **sweeps[0].as_dict()})
     else:
-        print(describe(sweep))
+        print(describe(sweeps[0]))
     return 0
+
+
+def _mean_std(stats: dict, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    std = f" ± {stats['std']:.2f}" if stats["std"] is not None else ""
+    return f"{stats['mean']:{sign}.2f}{std}"
+
+
+def describe_seeds(summary: dict, runs: list) -> str:
+    """A summary over seeds as text: mean ± std (sample) of each accuracy and of its change against no
+    signal (per seed)."""
+    names = ", ".join(Path(p).name for p in runs)
+    lines = [f"{summary['protocol']} at level {summary['level']} ({', '.join(summary['groups'])}) on "
+             f"{summary['n']} test images, {summary['seeds']} seeds ({names}): mean ± std over seeds",
+             f"  no signal                 {_mean_std(summary['no_signal'])}%",
+             f"  cued node's expert        {_mean_std(summary['ceiling'])}%  "
+             f"({_mean_std(summary['ceiling_change'], True)})",
+             f"  gain    {'features (' + summary['feature_mode'] + ')':<30} evidence prior"]
+    for row in summary["gains"]:
+        features = f"{_mean_std(row['features'])}% ({_mean_std(row['features_change'], True)})"
+        lines.append(f"  {row['gain']:<6g}  {features:<30} {_mean_std(row['evidence'])}% "
+                     f"({_mean_std(row['evidence_change'], True)})")
+    return "\n".join(lines)
 
 
 def describe(sweep: Sweep) -> str:
