@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from condnet.analysis.attention import Sweep, summarise_sweeps
+from condnet.analysis.attention import Sweep, mean_sweep, summarise_sweeps
 from condnet.cli.main import main
 from condnet.errors import CondnetError
 
@@ -56,3 +56,10 @@ def test_attend_on_a_seeds_dir_sweeps_every_seed(hnn_run, tmp_path, capsys):
     assert main(["attend", str(seeds), *args[:-1]]) == 0
     text = capsys.readouterr().out
     assert "2 seeds (seed-0, seed-1): mean ± std over seeds" in text and "± 0.00" in text
+
+
+def test_mean_sweep_averages_every_accuracy():
+    mean = mean_sweep([_sweep(90.0, [90.0, 91.0], [90.0, 90.5], 93.0),
+                       _sweep(92.0, [92.0, 95.0], [92.0, 92.5], 94.0)])
+    assert mean.no_signal_accuracy == 91.0 and mean.accuracy == [91.0, 93.0]
+    assert mean.evidence_accuracy == [91.0, 91.5] and mean.ceiling_accuracy == 93.5 and mean.level == 1

@@ -213,6 +213,6 @@ def test_cifar_configs_train_and_reload(config, classes, tmp_path):
     cfg = load_config(config, tiny_run_overrides(write_cifar(tmp_path / "data", classes=classes)))
     summary = Trainer(cfg, tmp_path / "run", verbose=False).fit()
     loaded = load_run(tmp_path / "run")
-    assert isinstance(loaded.model, HNN) and loaded.model.width_rule == cfg.model["width_rule"]
+    assert isinstance(loaded.model, HNN) and loaded.model.options.width_rule == cfg.model["width_rule"]
     assert summary["params"] == count_params(loaded.model) == count_params(create_model(**cfg.model))
     assert summary["macs_per_sample"] == count_macs(loaded.model.eval(), example(loaded.model, n=1))

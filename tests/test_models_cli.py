@@ -46,3 +46,12 @@ def test_models_command_lists_a_pattern_and_shows_options(capsys):
 def test_models_command_without_a_match_is_one_error(capsys):
     assert main(["models", "xyz*"]) == 2
     assert "no registered model matches 'xyz*'" in capsys.readouterr().err
+
+
+def test_models_command_shows_an_import_path_factory(capsys):
+    capsys.readouterr()
+    assert main(["models", "user_models:build_hnn", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    options = {o["option"]: o for o in shown["options"]}
+    assert shown["family"] == "hnn" and options["width_rule"]["default"] == "share"
+    assert options["classes"]["type"] == "list[int] | None"

@@ -7,12 +7,21 @@ import inspect
 import pytest
 import torch
 from torch import nn
+from user_models import STAGES
 
 from condnet.analysis.report import run_kind
 from condnet.data.hierarchy import HierarchySource
-from condnet.errors import ConfigError
-from condnet.models import BACKBONES, create_model, family_of, model_entry, registry
-from condnet.models.registry import Family, options_from_signature, register_family, register_model
+from condnet.deploy.export import check_exportable
+from condnet.errors import CondnetError, ConfigError
+from condnet.models import BACKBONES, backbone_spec, create_model, family_of, model_entry, registry
+from condnet.models.registry import (
+    Family,
+    options_from_signature,
+    register_family,
+    register_model,
+    routes_at_random,
+)
+from condnet.models.user_stages import cigt_from_stages, hnn_from_stages
 from condnet.options import build_section, check_option, fields_of, option
 
 
@@ -74,7 +83,7 @@ def test_a_section_refuses_unknown_keys_and_copies_list_defaults():
 @pytest.mark.parametrize("name", sorted(BACKBONES))
 def test_each_backbone_builder_takes_exactly_its_declared_options(name):
     backbone = BACKBONES[name]
-    declared = set(fields_of(*backbone.options))
+    declared = set(fields_of(*backbone.option_groups))
     assert set(inspect.signature(backbone.spec).parameters) == declared
     assert set(model_entry(name).options()) == declared - set(backbone.fixed)
 
@@ -131,8 +140,11 @@ def test_a_new_routed_family_needs_only_its_own_registration(isolated_registry):
                    "a routed test model", "tiny_routed")
     model = create_model("tiny_router", features=6)
     assert family_of(model).routed and not family_of(model).hierarchical
-    assert run_kind(model, model.condnet_config) == "tiny_routed"
-    assert run_kind(model, {**model.condnet_config, "routing": "random"}) == "baseline"
+    assert run_kind(model) == "tiny_routed" and not routes_at_random(model)
+    random_baseline = create_model("tiny_router", routing="random")
+    assert run_kind(random_baseline) == "baseline" and routes_at_random(random_baseline)
+    with pytest.raises(CondnetError, match="routing: random"):
+        check_exportable(random_baseline)
     with pytest.raises(ConfigError, match="model.features must be >= 1, got 0"):
         create_model("tiny_router", features=0)
     with pytest.raises(ValueError, match="family 'tiny_routed' registered twice"):
@@ -144,3 +156,61 @@ def test_registration_checks_its_defaults(isolated_registry):
         register_model("bad", nn.Identity, (TinyOptions,), "bad", "backbone", defaults={"depth": 2})
     with pytest.raises(ConfigError, match="bad default features must be >= 1"):
         register_model("bad", nn.Identity, (TinyOptions,), "bad", "backbone", defaults={"features": 0})
+
+
+class _ClassFactory(nn.Module):
+    def __init__(self, width: float | None = None, sizes=(2, 3), table: dict | None = None, extra={"a": 1}):  # noqa: B006
+        super().__init__()
+
+
+def test_user_factories_with_tuple_dict_and_class_signatures():
+    fields = fields_of(options_from_signature(_ClassFactory, "mine:_ClassFactory"))
+    assert fields["width"][1] == float | None  # from __init__'s annotations
+    assert check_option("model.sizes", [4, 5], fields["sizes"][1], fields["sizes"][0]) == [4, 5]
+    group = options_from_signature(_ClassFactory, "mine:_ClassFactory")
+    first, second = group(), group()
+    assert first.extra == {"a": 1} and first.extra is not second.extra  # a fresh copy of a dict default
+    with pytest.raises(ConfigError, match="model.width must be of type float, got 'abc'"):
+        check_option("model.width", "abc", fields["width"][1], fields["width"][0])
+
+
+def test_choices_bounds_and_tuples_hold_for_every_item():
+    @dataclasses.dataclass(frozen=True)
+    class Items:
+        modes: list[str] = option(["a"], choices=("a", "b"))
+        pair: tuple[int, str] = (1, "x")
+
+    fields = fields_of(Items)
+    assert check_option("m.modes", ["a", "b"], fields["modes"][1], fields["modes"][0]) == ["a", "b"]
+    with pytest.raises(ConfigError, match="m.modes must be one of a, b, got"):
+        check_option("m.modes", ["a", "c"], fields["modes"][1], fields["modes"][0])
+    with pytest.raises(ConfigError, match="m.pair must be a list of 2 values"):
+        check_option("m.pair", [1, "x", 3], fields["pair"][1], fields["pair"][0])
+
+
+def test_builders_called_from_python_are_held_to_the_declared_rules():
+    with pytest.raises(ConfigError, match="model.shortcut must be one of projection, pad, got 'bogus'"):
+        backbone_spec("resnet20", shortcut="bogus")
+    with pytest.raises(ConfigError, match="model 'resnet20' has no option 'depth'"):
+        backbone_spec("resnet20", depth=32)  # fixed by the entry, not an option
+    with pytest.raises(ConfigError, match="model.conv of the Fashion Net needs 3 widths"):
+        create_model("lenet_fmnist_thick", conv=[8, 8])
+    with pytest.raises(ConfigError, match="model.path_counts must be >= 1, got \\[0, 2\\]"):
+        cigt_from_stages(STAGES, [1], [0, 2], 1, 28, 10)
+    with pytest.raises(ConfigError, match="model.boundaries must be increasing stage indices in 1..3"):
+        cigt_from_stages(STAGES, [5], [1, 2], 1, 28, 10)
+    with pytest.raises(ConfigError, match="model.attention must be one of head, node, evidence"):
+        hnn_from_stages(STAGES, "fashion_mnist", 1, 28, 10, attention="loud")
+
+
+def test_an_expert_inherits_the_attention_mode_set_on_its_network():
+    model = create_model("hnn_lenet_fmnist")
+    model.attention = "evidence"
+    assert model.cutout(["footwear"]).attention == "evidence"
+    assert model.cutout(["footwear"]).options.classes == [5, 7, 9]
+
+
+def test_registration_refuses_an_option_both_default_and_fixed(isolated_registry):
+    with pytest.raises(ValueError, match="features is both a default and fixed"):
+        register_model("bad", nn.Identity, (TinyOptions,), "bad", "backbone", defaults={"features": 2},
+                       fixed={"features": 3})

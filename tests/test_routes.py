@@ -79,4 +79,4 @@ def test_routes_command_rejects_unrouted_model(tmp_path, capsys):
     run = tmp_path / "thin"
     _train("configs/lenet_fmnist_thin.yaml", run)
     assert main(["routes", str(run)]) == 2
-    assert "does not route; pass a run of a cigt_* model" in capsys.readouterr().err
+    assert "does not route; pass a run of a routed model (a cigt_* model)" in capsys.readouterr().err

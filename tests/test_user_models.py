@@ -32,7 +32,7 @@ def test_cigt_from_user_stages_routes_one_block_per_layer():
     model = cigt_from_stages(STAGES, [1, 3], [1, 2, 2], 1, 28, 10).eval()
     logits, routes = model(torch.randn(5, 1, 28, 28), return_routes=True)
     assert logits.shape == (5, 10) and routes.shape == (5, 3) and routes[:, 1:].max() <= 1
-    with pytest.raises(ConfigError, match="3 layers need 2 boundaries"):
+    with pytest.raises(ConfigError, match="has 3 layers, so model.boundaries needs 2 stage indices"):
         cigt_from_stages(STAGES, [1], [1, 2, 2], 1, 28, 10)
 
 

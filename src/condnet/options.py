@@ -92,11 +92,15 @@ def _check_type(where: str, value: Any, annotation: Any) -> Any:
         if len(members) == 1:
             raise errors[0]
         raise ConfigError(f"{where} must be of type {type_name(annotation)}, got {value!r}")
-    if origin in (list, tuple):
+    if origin in (list, tuple) or annotation in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a list, got {value!r}")
-        (item, *_) = typing.get_args(annotation) or (Any,)
-        return [_check_type(where, v, item) for v in value]
+        items = typing.get_args(annotation) or (Any, ...)
+        if origin is tuple and items[-1] is not Ellipsis:  # tuple[int, str]: one type per position
+            if len(value) != len(items):
+                raise ConfigError(f"{where} must be a list of {len(items)} values, got {value!r}")
+            return [_check_type(where, v, t) for v, t in zip(value, items, strict=True)]
+        return [_check_type(where, v, items[0]) for v in value]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a mapping, got {value!r}")
@@ -118,11 +122,10 @@ def check_option(where: str, value: Any, annotation: Any, field: dataclasses.Fie
     meta = field.metadata
     if not meta or value is None:
         return value
-    if meta["choices"] is not None and value not in meta["choices"]:
-        raise ConfigError(f"{where} must be {meta['valid']}, got {value!r}")
-    for item in value if isinstance(value, list) else [value]:
+    for item in value if isinstance(value, list) else [value]:  # the rules hold for every item of a list
         numeric = isinstance(item, (int, float)) and not isinstance(item, bool)
-        if (meta["check"] is not None and not meta["check"](item)
+        if (meta["choices"] is not None and item not in meta["choices"]
+                or meta["check"] is not None and not meta["check"](item)
                 or numeric and not _in_bounds(item, meta["bounds"])):
             raise ConfigError(f"{where} must be {meta['valid']}, got {value!r}")
     return value
@@ -164,10 +167,18 @@ def build_section(cls: type, values: Any, section: str) -> Any:
 
 
 def check_fields(instance: Any, prefix: str) -> None:
-    """Check every option of a dataclass instance (for ``__post_init__``: instances built in Python are held
-    to the rules a config is held to)."""
+    """Check every option of a dataclass instance against its declaration."""
     for name, (f, annotation) in fields_of(type(instance)).items():
         check_option(f"{prefix}.{name}", getattr(instance, name), annotation, f)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelOptions:
+    """Base of a model's option groups: an instance built in Python is held to the rules a config is held
+    to (errors name ``model.<option>``)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, "model")
 
 
 def group_of(cls: type, values: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ gains applied to features, in the model's feature mode, ``head`` for a model who
 cutting the expert out would answer).
 """
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -161,6 +162,17 @@ def summarise_sweeps(sweeps: Sequence[Sweep]) -> dict[str, Any]:
             "feature_mode": first.feature_mode, "seeds": len(sweeps),
             "no_signal": stats([s.no_signal_accuracy for s in sweeps]), "ceiling": stats(ceiling),
             "ceiling_change": change(ceiling), "gains": rows}
+
+
+def mean_sweep(sweeps: Sequence[Sweep]) -> Sweep:
+    """One sweep holding the mean over seeds of every accuracy (see :func:`summarise_sweeps`)."""
+    summary = summarise_sweeps(sweeps)
+    rows = summary["gains"]
+    right = None if sweeps[0].cue_correct is None else sum(s.cue_correct for s in sweeps) / len(sweeps)
+    return dataclasses.replace(
+        sweeps[0], accuracy=[r["features"]["mean"] for r in rows],
+        evidence_accuracy=[r["evidence"]["mean"] for r in rows], cue_correct=right,
+        no_signal_accuracy=summary["no_signal"]["mean"], ceiling_accuracy=summary["ceiling"]["mean"])
 
 
 def plot_sweeps(sweeps: Sequence[Sweep], path: str | Path, title: str = "") -> None:

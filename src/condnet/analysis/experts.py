@@ -103,7 +103,7 @@ def load_hnn(path: str, device: str = "cpu") -> LoadedRun:
     loaded = load_run(path, device)
     if not family_of(loaded.model).hierarchical:
         raise CondnetError(f"{loaded.path} holds a {loaded.config.model['name']!r} model, not an HNN; "
-                           "cutout and attention need a hierarchical network (hnn_* models)")
+                           "cutout and attention need a hierarchical network (an hnn_* model)")
     return loaded
 
 

@@ -19,7 +19,7 @@ from condnet.analysis.seeds import compare, is_seeds_dir, model_runs
 from condnet.analysis.tree_costs import node_cost_tree
 from condnet.files import write_text_atomic
 from condnet.models.hnn import HNN
-from condnet.models.registry import family_of
+from condnet.models.registry import family_of, routes_at_random
 from condnet.train.loading import load_run
 
 DEFAULT_GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 4.0)
@@ -31,10 +31,10 @@ def demo_experts(model: HNN) -> list[list[str]]:
     return groups + [[model.class_names[model.node_classes(groups[0][0])[0]]]] if groups else groups
 
 
-def run_kind(model: Any, config: dict[str, Any]) -> str:
+def run_kind(model: Any) -> str:
     """The model's family (hnn, cigt, ...), or baseline: plain networks and randomly routed ones."""
     family = family_of(model)
-    if not (family.routed or family.hierarchical) or family.routed and config.get("routing") == "random":
+    if not (family.routed or family.hierarchical) or routes_at_random(model):
         return "baseline"
     return family.name
 
@@ -55,7 +55,7 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
         return {**first, "name": Path(path).name, "path": str(path), "seeds": compare([runs])["models"][0]}
     loaded = load_run(path, device)
     result: dict[str, Any] = {"name": Path(path).name, "label": label or Path(path).name, "path": str(path),
-                              "kind": run_kind(loaded.model, loaded.config.model),
+                              "kind": run_kind(loaded.model),
                               "eval": evaluate_run(loaded)}
     model = loaded.model
     family = family_of(model)

@@ -121,7 +121,7 @@ def routes_of_run(loaded: LoadedRun, split: str = "test") -> tuple[RouteStats, d
     """Routing statistics of the loaded model on ``split``, and its parameter counts."""
     if not family_of(loaded.model).routed:
         raise CondnetError(f"{loaded.path} holds model {loaded.config.model['name']!r}, "
-                           "which does not route; pass a run of a cigt_* model")
+                           "which does not route; pass a run of a routed model (a cigt_* model)")
     routes, labels, predictions = collect_routes(loaded.model, loaded.batches(split).epoch())
     stats = route_statistics(routes, labels, loaded.model.path_counts, loaded.data.info.class_names,
                              predictions)

@@ -10,6 +10,7 @@ from condnet.analysis.attention import (
     Sweep,
     attention_sweep,
     check_sweep,
+    mean_sweep,
     plot_sweeps,
     summarise_sweeps,
 )
@@ -54,7 +55,7 @@ def parse_gains(text: str) -> list[float]:
         raise CondnetError(f"--gains must be comma-separated numbers, got {text!r}") from None
 
 
-def sweep_run(path: str | Path, args: argparse.Namespace) -> tuple[Sweep, str]:
+def sweep_run(path: str | Path, args: argparse.Namespace, gains: list[float]) -> tuple[Sweep, str]:
     """The sweep ``args`` ask for on one run or expert, and its model's name."""
     loaded = load_hnn(path, args.device)
     model = loaded.model
@@ -67,8 +68,8 @@ def sweep_run(path: str | Path, args: argparse.Namespace) -> tuple[Sweep, str]:
         test = images_of(test, model.classes)
     if args.limit is not None:
         test = test.subset(torch.arange(min(args.limit, len(test))))
-    sweep = attention_sweep(model, loaded.batches(test), args.protocol, parse_gains(args.gains),
-                            args.reliability, args.seed, args.level)
+    sweep = attention_sweep(model, loaded.batches(test), args.protocol, gains, args.reliability, args.seed,
+                            args.level)
     return sweep, loaded.config.model["name"]
 
 
@@ -80,10 +81,11 @@ def run(args: argparse.Namespace) -> int:
     check_plot_path(args.plot, args.force, reading=[args.path])
     several = is_seeds_dir(args.path)
     runs = model_runs(args.path).paths if several else [args.path]
-    swept = [sweep_run(path, args) for path in runs]
+    swept = [sweep_run(path, args, gains) for path in runs]
     sweeps = [sweep for sweep, _ in swept]
     if args.plot:
-        plot_sweeps(sweeps, args.plot, f"{swept[0][1]}: {args.protocol}")
+        title = f"{swept[0][1]}: {args.protocol}" + (f", mean of {len(sweeps)} seeds" if several else "")
+        plot_sweeps([mean_sweep(sweeps)] if several else sweeps, args.plot, title)
     if several:
         summary = summarise_sweeps(sweeps)
         if args.json:

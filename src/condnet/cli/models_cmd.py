@@ -5,18 +5,20 @@ import argparse
 from condnet.cli.output import print_json
 from condnet.errors import ConfigError
 from condnet.models import list_models, model_entry
+from condnet.models.registry import is_import_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the registered models, or show one model's options")
     p.add_argument("pattern", nargs="?", default="*", metavar="PATTERN|NAME",
-                   help="shell-style pattern of names (e.g. 'hnn_*'), or a model's name to show its options")
+                   help="shell-style pattern of names (e.g. 'hnn_*'), or a model's name or import path "
+                        "(package.module:factory) to show its options")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.pattern in list_models():
+    if args.pattern in list_models() or is_import_path(args.pattern):
         return show_options(args.pattern, args.json)
     names = list_models(args.pattern)
     if not names:

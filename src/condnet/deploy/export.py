@@ -26,6 +26,7 @@ from condnet.deploy.metadata import as_strings
 from condnet.deploy.runtime import run_export
 from condnet.errors import CondnetError
 from condnet.files import atomic_path
+from condnet.models.registry import routes_at_random
 
 FORMATS = ("onnx", "pt2")
 TOLERANCE = 1e-4
@@ -59,8 +60,7 @@ def format_of(path: str | Path, fmt: str | None) -> str:
 
 def check_exportable(model: nn.Module) -> None:
     """Refuse what no format can express exactly."""
-    routing = getattr(getattr(model, "routing", None), "routing", None)
-    if routing == "random":
+    if routes_at_random(model):
         raise CondnetError(
             "a randomly routed trellis (routing: random) draws its routes at run time; an export "
             "could not reproduce them, so it is refused: export a trained (ig-routed) CIGT"

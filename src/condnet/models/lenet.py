@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from condnet.errors import ConfigError
 from condnet.models.stages import BackboneSpec, StageSpec, scaled
-from condnet.options import option
+from condnet.options import ModelOptions, option
 
 
 def _conv_stage(kernel: int, width: int, batch_norm: bool, pool_ceil: bool = False) -> StageSpec:
@@ -46,7 +47,7 @@ def _fc_stage(spatial: int, widths: Sequence[int], batch_norm: bool, dropout: fl
 
 
 @dataclass(frozen=True)
-class DropoutOptions:
+class DropoutOptions(ModelOptions):
     """Dropout before each fully connected layer."""
 
     dropout: float = option(0.0, at_least=0, below=1)
@@ -61,13 +62,22 @@ class LeNetOptions(DropoutOptions):
     fc: list[int] = option([512, 256], at_least=1, doc="width of each hidden fully connected layer")
 
 
-MNIST_DEFAULTS = {"conv": [20, 30], "fc": [100]}  # paper B's MNIST LeNet, thick baseline
+MNIST_THICK = {"conv": [20, 30], "fc": [100]}  # paper B's MNIST LeNet, thick baseline
+FMNIST_THIN = {"conv": [32, 32, 32], "fc": [128, 64]}  # one path of paper B's [1,2,4] Fashion Net trellis
+MNIST_THIN = {"conv": [20, 15], "fc": [25]}  # one path of paper B's MNIST trellis
+
+
+def _widths(conv: Sequence[int], count: int, net: str) -> Sequence[int]:
+    if len(conv) != count:
+        raise ConfigError(f"model.conv of the {net} needs {count} widths, one per convolution; "
+                          f"got {list(conv)}")
+    return conv
 
 
 def lenet_fmnist_spec(conv: Sequence[int], fc: Sequence[int], dropout: float, in_channels: int,
                       input_size: int, num_classes: int) -> BackboneSpec:
     """Paper B's Fashion Net: three convolutions (5x5, 5x5, 1x1) and fully connected layers ``fc``."""
-    c0, c1, c2 = conv
+    c0, c1, c2 = _widths(conv, 3, "Fashion Net")
     spatial = input_size // 8
     return BackboneSpec(in_channels, input_size, num_classes, (
         _conv_stage(5, c0, True), _conv_stage(5, c1, True), _conv_stage(1, c2, True),
@@ -77,7 +87,7 @@ def lenet_fmnist_spec(conv: Sequence[int], fc: Sequence[int], dropout: float, in
 def lenet_mnist_spec(conv: Sequence[int], fc: Sequence[int], dropout: float, in_channels: int,
                      input_size: int, num_classes: int) -> BackboneSpec:
     """Paper B's MNIST LeNet: two 5x5 convolutions without BatchNorm and fully connected layers ``fc``."""
-    c0, c1 = conv
+    c0, c1 = _widths(conv, 2, "MNIST LeNet")
     return BackboneSpec(in_channels, input_size, num_classes, (
         _conv_stage(5, c0, False), _conv_stage(5, c1, False),
         _fc_stage(input_size // 4, fc, False, dropout)), pool_before_head=False)

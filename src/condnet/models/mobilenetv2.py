@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from condnet.models.stages import BackboneSpec, StageSpec, conv_bn_relu, scaled
-from condnet.options import option
+from condnet.options import ModelOptions, option
 
 # (expansion, channels, repeats, stride); strides of the first groups are 1 for 32x32 inputs.
 CIFAR_GROUPS = ((1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
@@ -55,7 +55,7 @@ def _group_stage(index: int, expansion: int, width: int, repeats: int, stride: i
 
 
 @dataclass(frozen=True)
-class MobileNetV2Options:
+class MobileNetV2Options(ModelOptions):
     """MobileNetV2's width multiplier."""
 
     width_mult: float = option(1.0, above=0, doc="scales every width")

@@ -15,6 +15,7 @@ config file, a run directory or a Python call. Loading a checkpoint never import
 (``train.loading``).
 """
 
+import copy
 import dataclasses
 import fnmatch
 import importlib
@@ -36,9 +37,9 @@ class Family:
     """A kind of network, and the analyses that apply to it.
 
     ``routed``: its models send each sample down one path (``forward(x, return_routes=True)`` returns
-    ``(logits, routes [N, layers])``; ``path_counts``, ``path_params()``): routing statistics apply, and a
-    model whose config has ``routing: random`` is a baseline. ``hierarchical``: its models are HNNs (cutout
-    experts, top-down attention, per-node costs).
+    ``(logits, routes [N, layers])``; ``path_counts``, ``path_params()``; ``sample_macs(x)`` for the MACs
+    each sample executed): routing statistics apply, and a model whose config has ``routing: random`` is a
+    baseline. ``hierarchical``: its models are HNNs (cutout experts, top-down attention, per-node costs).
     """
 
     name: str
@@ -116,8 +117,12 @@ def register_model(name: str, build: Callable[..., nn.Module], option_groups: Se
     unknown = sorted((set(entry.defaults) | set(entry.fixed)) - set(fields))
     if unknown:
         raise ValueError(f"model {name!r}: {', '.join(unknown)} is not a field of its option groups")
-    for k, value in entry.defaults.items():
-        check_option(f"{name} default {k}", value, fields[k][1], fields[k][0])
+    if set(entry.defaults) & set(entry.fixed):
+        both = ", ".join(sorted(set(entry.defaults) & set(entry.fixed)))
+        raise ValueError(f"model {name!r}: {both} is both a default and fixed")
+    for kind, values in (("default", entry.defaults), ("fixed", entry.fixed)):
+        for k, value in values.items():
+            check_option(f"{name} {kind} {k}", value, fields[k][1], fields[k][0])
     _MODELS[name] = entry
 
 
@@ -130,8 +135,8 @@ def options_from_signature(factory: Callable[..., Any], name: str) -> type:
     """An option group for a plain function: one field per keyword argument, typed by its annotation (or
     its default's type), required where it has no default. A ``hierarchy`` argument takes what an HNN's
     does: a run stores the class tree itself there (``train.setup.resolve_run_config``)."""
-    try:
-        hints = typing.get_type_hints(factory)
+    try:  # a class is typed by its __init__
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
     except (NameError, TypeError):
         hints = {}
     fields = []
@@ -139,11 +144,12 @@ def options_from_signature(factory: Callable[..., Any], name: str) -> type:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         default = REQUIRED if p.default is inspect.Parameter.empty else p.default
-        guessed = type(default) if default not in (REQUIRED, None) else Any
+        guessed = (list[Any] if isinstance(default, (list, tuple)) else
+                   type(default) if default not in (REQUIRED, None) else Any)
         kind = HierarchySource if p.name == "hierarchy" else hints.get(p.name, guessed)
         spec = (dataclasses.field() if default is REQUIRED else
-                dataclasses.field(default_factory=lambda d=default: list(d)) if isinstance(default, list)
-                else dataclasses.field(default=default))
+                dataclasses.field(default=default) if type(default).__hash__ is not None else
+                dataclasses.field(default_factory=lambda d=default: copy.deepcopy(d)))  # list, dict, set
         fields.append((p.name, kind, spec))
     fields.sort(key=lambda f: f[2].default is not dataclasses.MISSING or f[2].default_factory is not
                 dataclasses.MISSING)  # dataclasses need the required fields first
@@ -175,6 +181,13 @@ def family_of(model: nn.Module) -> Family:
     if config is None:
         raise ConfigError("this model was not made by condnet.create_model, so its family is unknown")
     return _FAMILIES[model_entry(config["name"]).family]
+
+
+def routes_at_random(model: nn.Module) -> bool:
+    """Whether ``model`` belongs to a routed family and its config says ``routing: random``: a baseline
+    whose routes are drawn at run time (reports list it as such, exports refuse it)."""
+    config = getattr(model, "condnet_config", None)
+    return config is not None and family_of(model).routed and config.get("routing") == "random"
 
 
 def model_entry(name: str) -> ModelEntry:

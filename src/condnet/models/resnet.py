@@ -11,13 +11,13 @@ import torch
 from torch import nn
 
 from condnet.models.stages import BackboneSpec, StageSpec, conv_bn_relu, scaled
-from condnet.options import option
+from condnet.options import ModelOptions, option
 
 SHORTCUTS = ("projection", "pad")
 
 
 @dataclass(frozen=True)
-class ResNetOptions:
+class ResNetOptions(ModelOptions):
     """A CIFAR ResNet's depth, base width and shortcut kind."""
 
     depth: int = option(20, check=(lambda d: d >= 8 and (d - 2) % 6 == 0, "6n+2 (20, 32, 56, 110, ...)"))
@@ -74,7 +74,8 @@ def basic_block_stage(name: str, blocks: int, width: int, stride: int, shortcut:
 
 def resnet_spec(depth: int, width: int, shortcut: str, in_channels: int, input_size: int,
                 num_classes: int) -> BackboneSpec:
-    """A CIFAR ResNet of ``depth`` = 6n+2 (checked by :class:`ResNetOptions`) with base width ``width``."""
+    """A CIFAR ResNet of ``depth`` = 6n+2 with base width ``width``."""
+    ResNetOptions(depth, width, shortcut)  # checks them
     n = (depth - 2) // 6
 
     def stem(in_ch: int, scale: float) -> tuple[nn.Module, int]:

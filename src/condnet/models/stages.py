@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from condnet.options import option
+from condnet.options import ModelOptions, option
 
 StageBuilder = Callable[[int, float], tuple[nn.Module, int]]
 
@@ -22,13 +22,16 @@ def scaled(width: int, scale: float, floor: int = 1) -> int:
 
 
 @dataclass(frozen=True)
-class InputOptions:
+class InputOptions(ModelOptions):
     """The options every image classifier takes: its input shape and class count (a run fills them from
     its dataset)."""
 
     in_channels: int = option(3, at_least=1)
     input_size: int = option(32, at_least=1, doc="input images are input_size x input_size")
     num_classes: int = option(10, at_least=2)
+
+
+GRAY_28 = {"in_channels": 1, "input_size": 28}  # MNIST and Fashion-MNIST images
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from torch import nn
 
 from condnet.data.hierarchy import resolve_hierarchy
 from condnet.errors import ConfigError
-from condnet.models.cigt.trellis import CIGTNet, RoutingConfig, split_stages
+from condnet.models.cigt.trellis import CIGTNet, RoutingConfig, TrellisOptions, split_stages
 from condnet.models.hnn.cues import CueTraining
 from condnet.models.hnn.network import HNN, HNNOptions
 from condnet.models.stages import BackboneSpec, StageSpec
@@ -40,7 +40,7 @@ def hnn_from_stages(stages: Sequence[StageFactory], hierarchy: Any, in_channels:
     :class:`HNNOptions` and :class:`CueTraining` (``split``: the first ``split`` stages are the trunk;
     ``classes`` makes an expert, so a factory used in configs must accept and pass it on)."""
     own_names, cue_names = ({f.name for f in dataclasses.fields(cls)} for cls in (HNNOptions, CueTraining))
-    unknown = sorted(set(options) - (own_names | cue_names) | {"hierarchy"} & set(options))
+    unknown = sorted(set(options) - (own_names | cue_names))
     if unknown:
         raise ConfigError(f"hnn_from_stages has no option {unknown[0]!r}; valid: "
                           f"{', '.join(sorted(own_names - {'hierarchy'} | cue_names))}")
@@ -55,9 +55,8 @@ def cigt_from_stages(stages: Sequence[StageFactory], boundaries: Sequence[int], 
                      **routing: Any) -> CIGTNet:
     """A CIGT trellis whose paths are the user's stages, cut into layers where ``boundaries`` (stage
     indices) say; ``routing`` takes the keys of :class:`RoutingConfig` (paper B's Fashion-MNIST defaults)."""
-    if len(boundaries) != len(path_counts) - 1:
-        raise ConfigError(f"{len(path_counts)} layers need {len(path_counts) - 1} boundaries, got "
-                          f"{list(boundaries)}")
     spec = backbone_from_stages(stages, in_channels, input_size, num_classes)
-    return CIGTNet(split_stages(spec.stages, boundaries), path_counts, in_channels, input_size, num_classes,
+    trellis = TrellisOptions(list(path_counts), list(boundaries))
+    cuts = trellis.layer_cuts([s.name for s in spec.stages])
+    return CIGTNet(split_stages(spec.stages, cuts), trellis.path_counts, in_channels, input_size, num_classes,
                    head_pool, RoutingConfig(**routing))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from condnet.models.stages import BackboneSpec, StageSpec, conv_bn_relu, scaled
-from condnet.options import option
+from condnet.options import ModelOptions, option
 
 VGG_STAGES = {
     11: ((64,), (128,), (256, 256), (512, 512), (512, 512)),
@@ -27,7 +27,7 @@ def _vgg_stage(index: int, widths: tuple[int, ...]) -> StageSpec:
 
 
 @dataclass(frozen=True)
-class VGGOptions:
+class VGGOptions(ModelOptions):
     """A VGG's depth."""
 
     depth: int = option(11, choices=tuple(VGG_STAGES))
@@ -35,5 +35,6 @@ class VGGOptions:
 
 def vgg_spec(depth: int, in_channels: int, input_size: int, num_classes: int) -> BackboneSpec:
     """VGG-``depth`` (11 or 16) for small images: 5 conv blocks, global pooling, one linear layer."""
+    VGGOptions(depth)  # checks it
     return BackboneSpec(in_channels, input_size, num_classes,
                         tuple(_vgg_stage(i, w) for i, w in enumerate(VGG_STAGES[depth])))

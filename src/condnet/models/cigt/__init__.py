@@ -3,7 +3,7 @@
 from condnet.models.cigt import families as _families  # noqa: F401  (registers the cigt_* models)
 from condnet.models.cigt.loss import classification_loss, entropy, information_gain
 from condnet.models.cigt.router import Router, temperature
-from condnet.models.cigt.trellis import CIGTNet, CIGTOutput, RoutingConfig
+from condnet.models.cigt.trellis import CIGTNet, CIGTOutput, RoutingConfig, TrellisOptions
 
-__all__ = ["CIGTNet", "CIGTOutput", "Router", "RoutingConfig", "classification_loss", "entropy",
-           "information_gain", "temperature"]
+__all__ = ["CIGTNet", "CIGTOutput", "Router", "RoutingConfig", "TrellisOptions", "classification_loss",
+           "entropy", "information_gain", "temperature"]

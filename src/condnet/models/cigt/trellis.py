@@ -27,11 +27,11 @@ import torch
 from torch import nn
 
 from condnet.cost import measure_macs
-from condnet.errors import CondnetError
+from condnet.errors import CondnetError, ConfigError
 from condnet.models.cigt.loss import CLS_LOSSES, classification_loss, information_gain
 from condnet.models.cigt.router import Router, router_input_features, temperature
 from condnet.models.stages import Classifier, StageSpec
-from condnet.options import check_fields, option
+from condnet.options import ModelOptions, option
 
 EVAL_ROUTE_SEED = 0  # seed of the random-routing baseline's routes in eval mode
 RANDOM_NOT_TRACEABLE = ("a randomly routed trellis (routing: random) draws its eval routes from a seeded "
@@ -40,7 +40,7 @@ RANDOM_NOT_TRACEABLE = ("a randomly routed trellis (routing: random) draws its e
 
 
 @dataclass(frozen=True)
-class RoutingConfig:
+class RoutingConfig(ModelOptions):
     """How a trellis routes, executes and is trained (defaults: paper B's Fashion-MNIST settings)."""
 
     execution: str = option("gather", choices=("gather", "dense"),
@@ -64,8 +64,33 @@ class RoutingConfig:
     router_hidden: int = option(128, at_least=1)
     router_pool: int = option(1, at_least=1, doc="routers average-pool feature maps to pool x pool")
 
-    def __post_init__(self) -> None:
-        check_fields(self, "model")
+
+@dataclass(frozen=True)
+class TrellisOptions(ModelOptions):
+    """How many parallel blocks each layer has, and where the layers are cut."""
+
+    path_counts: list[int] = option([1, 2, 4], at_least=1, doc="blocks per layer")
+    boundaries: list[int] | None = option(None, at_least=1,
+                                          doc="stage indices where layers 2.. begin; None: the family's")
+
+    def layer_cuts(self, stage_names: Sequence[str], default_boundaries: Sequence[int] = ()) -> list[int]:
+        """The stage indices where layers 2.. begin (``boundaries``, else ``default_boundaries``), checked
+        against the path's stages."""
+        counts = self.path_counts
+        boundaries = list(self.boundaries if self.boundaries is not None else default_boundaries)
+        stages = ", ".join(f"{i}={s}" for i, s in enumerate(stage_names))
+        if not counts:
+            raise ConfigError("model.path_counts must be a non-empty list of positive integers, e.g. "
+                              "[1, 2, 4]")
+        if len(boundaries) != len(counts) - 1:
+            raise ConfigError(f"model.path_counts {counts} has {len(counts)} layers, so model.boundaries "
+                              f"needs {len(counts) - 1} stage indices where layers begin (stages: {stages}); "
+                              f"got {boundaries}")
+        if boundaries != sorted(set(boundaries)) or (
+                boundaries and not 0 < boundaries[0] <= boundaries[-1] < len(stage_names)):
+            raise ConfigError("model.boundaries must be increasing stage indices in "
+                              f"1..{len(stage_names) - 1}, got {boundaries}")
+        return boundaries
 
 
 @dataclass

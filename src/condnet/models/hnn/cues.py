@@ -18,11 +18,11 @@ import torch
 
 from condnet.data.hierarchy import Group, Hierarchy
 from condnet.errors import CondnetError, ConfigError
-from condnet.options import check_fields, option
+from condnet.options import ModelOptions, option
 
 
 @dataclass(frozen=True)
-class CueTraining:
+class CueTraining(ModelOptions):
     """Settings of attention-aware training (options of every HNN)."""
 
     cue_fraction: float = option(0.0, at_least=0, at_most=1,
@@ -34,7 +34,7 @@ class CueTraining:
                                 doc="probability that a cue also inhibits the level's other nodes")
 
     def __post_init__(self) -> None:
-        check_fields(self, "model")
+        super().__post_init__()
         if self.cue_gain_min > self.cue_gain_max:
             raise ConfigError(f"model.cue_gain_min must be <= cue_gain_max, got {self.cue_gain_min} and "
                               f"{self.cue_gain_max}")
@@ -73,7 +73,7 @@ def cue_levels(hierarchy: Hierarchy) -> list[int]:
 def level_gains(nodes: list[str], cued: torch.Tensor, gain: torch.Tensor, inhibit: torch.Tensor,
                 active: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-sample gains of a level's nodes: ``gain`` on the ``cued`` node, its inverse on the others where
-    ``cue_inhibit``, 1 elsewhere and wherever ``active`` is false."""
+    ``inhibit``, 1 elsewhere and wherever ``active`` is false."""
     gains = {}
     for j, name in enumerate(nodes):
         value = torch.where(cued == j, gain, torch.where(inhibit, 1.0 / gain, torch.ones_like(gain)))

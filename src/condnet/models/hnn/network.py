@@ -39,7 +39,7 @@ from condnet.errors import CondnetError
 from condnet.models.hnn.cues import CueTraining, training_gains
 from condnet.models.hnn.plan import WIDTH_RULES, plan_segments
 from condnet.models.stages import BackboneSpec
-from condnet.options import REQUIRED, check_fields, option
+from condnet.options import REQUIRED, ModelOptions, option
 
 Gain = float | torch.Tensor
 ATTENTION_MODES = ("head", "node", "evidence")
@@ -47,7 +47,7 @@ ATTENTION_ALIASES = {"features": "node"}  # the former name of "node"
 
 
 @dataclass(frozen=True)
-class HNNOptions:
+class HNNOptions(ModelOptions):
     """How an HNN is cut from its backbone (besides the backbone's own options and :class:`CueTraining`)."""
 
     hierarchy: HierarchySource = option(
@@ -60,9 +60,6 @@ class HNNOptions:
                                        doc="an expert's kept classes (set by `condnet cutout`)")
     attention: str = option("head", choices=(*ATTENTION_MODES, *ATTENTION_ALIASES),
                             doc="where top-down gains act (docs/hnn.md, Top-down attention)")
-
-    def __post_init__(self) -> None:
-        check_fields(self, "model")
 
 
 class HNN(nn.Module):
@@ -79,20 +76,17 @@ class HNN(nn.Module):
         super().__init__()
         self.options, self.cues = options, cues or CueTraining()
         self.attention = ATTENTION_ALIASES.get(options.attention, options.attention)
-        split, width_rule, width_floor, classes = (options.split, options.width_rule, options.width_floor,
-                                                   options.classes)
         if hierarchy.num_classes != spec.num_classes:
             raise CondnetError(f"the hierarchy has {hierarchy.num_classes} classes, the backbone "
                                f"{spec.num_classes}")
         self.spec, self.hierarchy = spec, hierarchy
-        self.split, self.width_rule, self.width_floor = split, width_rule, width_floor
-        kept = None if classes is None else sorted({int(c) for c in classes})
+        kept = None if options.classes is None else sorted({int(c) for c in options.classes})
         if kept is not None and (not kept or kept[0] < 0 or kept[-1] >= hierarchy.num_classes):
             raise CondnetError(f"expert classes must be a non-empty subset of 0..{hierarchy.num_classes - 1}")
         self.classes = kept  # None for the full network (it answers for every class)
-        self.segments = plan_segments(hierarchy, len(spec.stages), split, width_rule, width_floor,
-                                      None if kept is None else set(kept))
-        self.trunk, channels = self._build(range(split), spec.in_channels, 1.0)
+        self.segments = plan_segments(hierarchy, len(spec.stages), options.split, options.width_rule,
+                                      options.width_floor, None if kept is None else set(kept))
+        self.trunk, channels = self._build(range(options.split), spec.in_channels, 1.0)
         out_channels = {hierarchy.root.name: channels}
         blocks = {}
         for seg in self.segments:
@@ -204,7 +198,8 @@ class HNN(nn.Module):
         if missing:
             raise CondnetError(f"this expert has no class {self.hierarchy.class_names[missing[0]]!r}; "
                                "cut experts out of the full network")
-        expert = HNN(self.spec, self.hierarchy, dataclasses.replace(self.options, classes=kept), self.cues)
+        options = dataclasses.replace(self.options, classes=kept, attention=self.attention)
+        expert = HNN(self.spec, self.hierarchy, options, self.cues)
         own = self.state_dict()
         expert.load_state_dict({k: own[k].clone() for k in expert.state_dict()})
         if hasattr(self, "condnet_config"):

@@ -14,6 +14,7 @@ from condnet.models.backbones import BACKBONES, Backbone
 from condnet.models.hnn.cues import CueTraining
 from condnet.models.hnn.network import HNN, HNNOptions
 from condnet.models.registry import Family, register_family, register_model
+from condnet.models.stages import GRAY_28
 from condnet.options import fields_of, group_of
 
 register_family(Family("hnn", "a hierarchical network (paper A): trunk, per-category branches",
@@ -23,7 +24,7 @@ register_family(Family("hnn", "a hierarchical network (paper A): trunk, per-cate
 def hnn_builder(backbone: Backbone) -> Any:
     """A registry builder making an :class:`HNN` on ``backbone`` from the options of all three groups."""
     def build(**options: Any) -> nn.Module:
-        spec = backbone.spec(**{k: options[k] for k in fields_of(*backbone.options)})
+        spec = backbone.spec(**{k: options[k] for k in fields_of(*backbone.option_groups)})
         own, cues = group_of(HNNOptions, options), group_of(CueTraining, options)
         tree = resolve_hierarchy(own.hierarchy, spec.num_classes)
         return HNN(spec, tree, own, cues)
@@ -31,11 +32,10 @@ def hnn_builder(backbone: Backbone) -> Any:
     return build
 
 
-_FMNIST_SHAPE = {"in_channels": 1, "input_size": 28, "num_classes": 10}
 ZOO = {  # name -> backbone, hierarchy, split, width floor, backbone defaults
-    "hnn_lenet_fmnist": ("lenet_fmnist_thick", "fashion_mnist", 1, 0.0625, _FMNIST_SHAPE),
+    "hnn_lenet_fmnist": ("lenet_fmnist_thick", "fashion_mnist", 1, 0.0625, {}),
     "hnn_lenet_mnist": ("lenet_mnist_thick", "mnist", 1, 0.0625, {}),
-    "hnn_resnet20_fmnist": ("resnet20", "fashion_mnist", 1, 0.0625, _FMNIST_SHAPE),
+    "hnn_resnet20_fmnist": ("resnet20", "fashion_mnist", 1, 0.0625, GRAY_28),
     "hnn_resnet20_cifar10": ("resnet20", "cifar10", 1, 0.0625, {}),
     "hnn_resnet56_cifar100": ("resnet56", "cifar100", 1, 0.125, {"num_classes": 100}),
     "hnn_vgg11_cifar10": ("vgg11", "cifar10", 1, 0.0625, {}),
@@ -46,7 +46,7 @@ for _name, (_backbone, _tree, _split, _floor, _defaults) in ZOO.items():
     _source = (f"{_tree} hierarchy" if _tree in BUILTIN_TREES
                else "hierarchy from `condnet hierarchy` (model.hierarchy)")
     _base = BACKBONES[_backbone]
-    register_model(_name, hnn_builder(_base), (*_base.options, HNNOptions, CueTraining),
+    register_model(_name, hnn_builder(_base), (*_base.option_groups, HNNOptions, CueTraining),
                    f"HNN on {_backbone}, {_source}, trunk = first {_split} stage(s)", "hnn",
                    defaults={**_base.defaults, **_defaults, "hierarchy": _tree, "split": _split,
                              "width_floor": _floor}, fixed=_base.fixed)
