@@ -38,7 +38,7 @@ class Toy:
 
 def _check(key: str, value: object) -> object:
     field, annotation = fields_of(Toy)[key]
-    return check_option(f"model.{key}", value, annotation, field)
+    return check_option(f"model.{key}", value, field, annotation)
 
 
 @pytest.mark.parametrize("key, text", [("ratio", "in [0, 1]"), ("width", "> 0"), ("rate", "in (0, 1)"),
@@ -166,12 +166,12 @@ class _ClassFactory(nn.Module):
 def test_user_factories_with_tuple_dict_and_class_signatures():
     fields = fields_of(options_from_signature(_ClassFactory, "mine:_ClassFactory"))
     assert fields["width"][1] == float | None  # from __init__'s annotations
-    assert check_option("model.sizes", [4, 5], fields["sizes"][1], fields["sizes"][0]) == [4, 5]
+    assert check_option("model.sizes", [4, 5], *fields["sizes"]) == [4, 5]
     group = options_from_signature(_ClassFactory, "mine:_ClassFactory")
     first, second = group(), group()
     assert first.extra == {"a": 1} and first.extra is not second.extra  # a fresh copy of a dict default
     with pytest.raises(ConfigError, match="model.width must be of type float, got 'abc'"):
-        check_option("model.width", "abc", fields["width"][1], fields["width"][0])
+        check_option("model.width", "abc", *fields["width"])
 
 
 def test_choices_bounds_and_tuples_hold_for_every_item():
@@ -181,11 +181,11 @@ def test_choices_bounds_and_tuples_hold_for_every_item():
         pair: tuple[int, str] = (1, "x")
 
     fields = fields_of(Items)
-    assert check_option("m.modes", ["a", "b"], fields["modes"][1], fields["modes"][0]) == ["a", "b"]
+    assert check_option("m.modes", ["a", "b"], *fields["modes"]) == ["a", "b"]
     with pytest.raises(ConfigError, match="m.modes must be one of a, b, got"):
-        check_option("m.modes", ["a", "c"], fields["modes"][1], fields["modes"][0])
+        check_option("m.modes", ["a", "c"], *fields["modes"])
     with pytest.raises(ConfigError, match="m.pair must be a list of 2 values"):
-        check_option("m.pair", [1, "x", 3], fields["pair"][1], fields["pair"][0])
+        check_option("m.pair", [1, "x", 3], *fields["pair"])
 
 
 def test_builders_called_from_python_are_held_to_the_declared_rules():

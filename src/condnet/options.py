@@ -9,6 +9,7 @@ Written by hand rather than with pydantic: the checks are a few lines, and the e
 must be ..., got ...) are part of the CLI's contract.
 """
 
+import copy
 import dataclasses
 import inspect
 import math
@@ -25,14 +26,14 @@ REQUIRED = inspect.Parameter.empty  # the default of an option a config must set
 def option(default: Any = REQUIRED, *, choices: Iterable[Any] | None = None, at_least: float | None = None,
            above: float | None = None, at_most: float | None = None, below: float | None = None,
            check: tuple[Callable[[Any], bool], str] | None = None, doc: str = "") -> Any:
-    """A dataclass field for an option: its default (a list default is copied for each instance), its valid
-    values (``choices``, bounds, or ``check`` = (test, what a valid value is)) and a one-line ``doc``.
-    Bounds and checks apply to a number, or to every item of a list."""
+    """A dataclass field for an option: its default (a mutable one, list or dict, is copied for each
+    instance), its valid values (``choices``, bounds, or ``check`` = (test, what a valid value is)) and a
+    one-line ``doc``. Bounds and checks apply to a number, or to every item of a list."""
     valid = _describe(tuple(choices) if choices is not None else None, at_least, above, at_most, below, check)
     meta = {"choices": tuple(choices) if choices is not None else None, "bounds": (at_least, above, at_most,
             below), "check": check[0] if check else None, "valid": valid, "doc": doc}
-    if isinstance(default, list):
-        return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
+    if type(default).__hash__ is None:  # list, dict, set: a fresh copy per instance
+        return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     if default is REQUIRED:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -116,8 +117,9 @@ def _check_type(where: str, value: Any, annotation: Any) -> Any:
     return value
 
 
-def check_option(where: str, value: Any, annotation: Any, field: dataclasses.Field) -> Any:
-    """``value`` checked against the option's type and valid values, with an error naming ``where``."""
+def check_option(where: str, value: Any, field: dataclasses.Field, annotation: Any) -> Any:
+    """``value`` checked against the option's type and valid values (``field`` and ``annotation`` as
+    :func:`fields_of` gives them), with an error naming ``where``."""
     value = _check_type(where, value, annotation)
     meta = field.metadata
     if not meta or value is None:
@@ -145,7 +147,7 @@ def fields_of(*classes: type) -> dict[str, tuple[dataclasses.Field, Any]]:
 
 
 def default_of(field: dataclasses.Field) -> Any:
-    """A field's default (a fresh copy of a list default), or :data:`REQUIRED`."""
+    """A field's default (a fresh copy of a mutable one), or :data:`REQUIRED`."""
     if field.default is not dataclasses.MISSING:
         return field.default
     if field.default_factory is not dataclasses.MISSING:
@@ -162,14 +164,13 @@ def build_section(cls: type, values: Any, section: str) -> Any:
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(f"unknown key {section}.{unknown[0]}; valid keys in {section}: {', '.join(fields)}")
-    return cls(**{k: check_option(f"{section}.{k}", v, annotation, field)
-                  for k, v in values.items() for field, annotation in [fields[k]]})
+    return cls(**{k: check_option(f"{section}.{k}", v, *fields[k]) for k, v in values.items()})
 
 
 def check_fields(instance: Any, prefix: str) -> None:
     """Check every option of a dataclass instance against its declaration."""
-    for name, (f, annotation) in fields_of(type(instance)).items():
-        check_option(f"{prefix}.{name}", getattr(instance, name), annotation, f)
+    for name, declared in fields_of(type(instance)).items():
+        check_option(f"{prefix}.{name}", getattr(instance, name), *declared)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,6 @@ config file, a run directory or a Python call. Loading a checkpoint never import
 (``train.loading``).
 """
 
-import copy
 import dataclasses
 import fnmatch
 import importlib
@@ -23,13 +22,14 @@ import inspect
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from torch import nn
 
 from condnet.data.hierarchy import HierarchySource
 from condnet.errors import ConfigError
-from condnet.options import REQUIRED, check_option, default_of, fields_of, type_name
+from condnet.options import REQUIRED, check_option, default_of, fields_of, option, type_name
 
 
 @dataclass(frozen=True)
@@ -73,29 +73,45 @@ class ModelEntry:
     defaults: dict[str, Any] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
     def fields(self) -> dict[str, tuple[dataclasses.Field, Any]]:
         """Every option: its declaring field and type."""
         return {k: v for k, v in fields_of(*self.option_groups).items() if k not in self.fixed}
 
     def options(self) -> dict[str, Any]:
         """Every option with its default (:data:`~condnet.options.REQUIRED` if a config must set it)."""
-        return {k: self.defaults.get(k, default_of(f)) for k, (f, _) in self.fields().items()}
+        return {k: self.defaults.get(k, default_of(f)) for k, (f, _) in self.fields.items()}
 
     def signature(self) -> inspect.Signature:
         """The factory's signature: one keyword-only parameter per option."""
         return inspect.Signature([inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                                    annotation=self.fields()[k][1])
+                                                    annotation=self.fields[k][1])
                                   for k, default in self.options().items()])
 
     def describe(self) -> list[dict[str, Any]]:
         """Each option's name, type, default, valid values and doc (what ``condnet models NAME`` prints)."""
         rows = []
         for k, default in self.options().items():
-            f, annotation = self.fields()[k]
+            f, annotation = self.fields[k]
             rows.append({"option": k, "type": type_name(annotation), "required": default is REQUIRED,
                          "default": None if default is REQUIRED else default,
                          "valid": f.metadata.get("valid", ""), "doc": f.metadata.get("doc", "")})
         return rows
+
+    def resolve(self, **cfg: Any) -> dict[str, Any]:
+        """The full config: defaults overridden by ``cfg``; unknown keys, bad values and missing required
+        options are errors."""
+        options = self.options()
+        unknown = sorted(set(cfg) - set(options))
+        if unknown:
+            raise ConfigError(f"model {self.name!r} has no option {', '.join(map(repr, unknown))}; valid "
+                              f"options: {', '.join(sorted(options)) or '(none)'}")
+        resolved = {k: v for k, v in options.items() if v is not REQUIRED}
+        resolved.update({k: check_option(f"model.{k}", v, *self.fields[k]) for k, v in cfg.items()})
+        missing = sorted(set(options) - set(resolved))
+        if missing:
+            raise ConfigError(f"model {self.name!r} needs option(s) {', '.join(missing)}")
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()}
 
 
 _MODELS: dict[str, ModelEntry] = {}
@@ -122,7 +138,7 @@ def register_model(name: str, build: Callable[..., nn.Module], option_groups: Se
         raise ValueError(f"model {name!r}: {both} is both a default and fixed")
     for kind, values in (("default", entry.defaults), ("fixed", entry.fixed)):
         for k, value in values.items():
-            check_option(f"{name} {kind} {k}", value, fields[k][1], fields[k][0])
+            check_option(f"{name} {kind} {k}", value, *fields[k])
     _MODELS[name] = entry
 
 
@@ -147,12 +163,8 @@ def options_from_signature(factory: Callable[..., Any], name: str) -> type:
         guessed = (list[Any] if isinstance(default, (list, tuple)) else
                    type(default) if default not in (REQUIRED, None) else Any)
         kind = HierarchySource if p.name == "hierarchy" else hints.get(p.name, guessed)
-        spec = (dataclasses.field() if default is REQUIRED else
-                dataclasses.field(default=default) if type(default).__hash__ is not None else
-                dataclasses.field(default_factory=lambda d=default: copy.deepcopy(d)))  # list, dict, set
-        fields.append((p.name, kind, spec))
-    fields.sort(key=lambda f: f[2].default is not dataclasses.MISSING or f[2].default_factory is not
-                dataclasses.MISSING)  # dataclasses need the required fields first
+        fields.append((p.name, kind, option(default)))
+    fields.sort(key=lambda f: default_of(f[2]) is not REQUIRED)  # dataclasses need the required fields first
     return dataclasses.make_dataclass(f"Options of {name}", fields, frozen=True)
 
 
@@ -208,24 +220,13 @@ def list_models(pattern: str = "*") -> list[str]:
 
 def resolve_model_config(name: str, **cfg: Any) -> dict[str, Any]:
     """The full config of model ``name``: defaults overridden by ``cfg``; unknown keys are errors."""
-    entry = model_entry(name)
-    options, fields = entry.options(), entry.fields()
-    unknown = sorted(set(cfg) - set(options))
-    if unknown:
-        raise ConfigError(f"model {name!r} has no option {', '.join(map(repr, unknown))}; valid options: "
-                           f"{', '.join(sorted(options)) or '(none)'}")
-    resolved = {k: v for k, v in options.items() if v is not REQUIRED}
-    resolved.update({k: check_option(f"model.{k}", v, fields[k][1], fields[k][0]) for k, v in cfg.items()})
-    missing = sorted(set(options) - set(resolved))
-    if missing:
-        raise ConfigError(f"model {name!r} needs option(s) {', '.join(missing)}")
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()}
+    return model_entry(name).resolve(**cfg)
 
 
 def create_model(name: str, **cfg: Any) -> nn.Module:
     """Build registered model ``name`` with config ``cfg`` (see ``condnet models`` for the names)."""
     entry = model_entry(name)
-    resolved = resolve_model_config(name, **cfg)
+    resolved = entry.resolve(**cfg)
     try:
         model = entry.build(**entry.fixed, **resolved)
     except (TypeError, ValueError) as exc:
