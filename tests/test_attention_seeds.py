@@ -40,8 +40,9 @@ def test_sweeps_of_different_settings_are_not_summarised():
 
 def test_attend_on_a_seeds_dir_sweeps_every_seed(hnn_run, tmp_path, capsys):
     seeds = tmp_path / "seeds"
-    for name in ("seed-0", "seed-1"):
+    for name in ("seed-0", "seed-1", "seed-2"):
         shutil.copytree(hnn_run, seeds / name)
+    (seeds / "seed-2" / "summary.json").unlink()  # a seed still training: named, not counted
     args = ["--protocol", "group-cue", "--level", "2", "--gains", "1,4", "--limit", "100", "--json"]
     capsys.readouterr()
     assert main(["attend", str(hnn_run), *args]) == 0
@@ -49,13 +50,15 @@ def test_attend_on_a_seeds_dir_sweeps_every_seed(hnn_run, tmp_path, capsys):
     assert main(["attend", str(seeds), *args]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["seeds"] == 2 and [p.rsplit("/", 1)[1] for p in summary["runs"]] == ["seed-0", "seed-1"]
+    assert [p.rsplit("/", 1)[1] for p in summary["unfinished"]] == ["seed-2"]
     assert summary["no_signal"]["mean"] == pytest.approx(single["no_signal_accuracy"])
     assert summary["no_signal"]["std"] == 0.0
     assert [r["features"]["mean"] for r in summary["gains"]] == pytest.approx(single["accuracy"])
     assert [r["evidence"]["mean"] for r in summary["gains"]] == pytest.approx(single["evidence_accuracy"])
     assert main(["attend", str(seeds), *args[:-1]]) == 0
     text = capsys.readouterr().out
-    assert "2 seeds (seed-0, seed-1): mean ± std over seeds" in text and "± 0.00" in text
+    assert "2 seeds (seed-0, seed-1; not finished, not counted: seed-2): mean ± std over seeds" in text
+    assert "± 0.00" in text
 
 
 def test_mean_sweep_averages_every_accuracy():

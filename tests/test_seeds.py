@@ -12,7 +12,7 @@ import pytest
 from cli_process import assert_one_line_error
 from fake_files import tiny_run_overrides
 
-from condnet.analysis.report import analyse_run, write_report
+from condnet.analysis.report import analyse_run, models_table, write_report
 from condnet.analysis.seeds import Stats, config_differences, summarise, welch_p
 from condnet.cli.main import main
 from condnet.config import load_config
@@ -99,9 +99,10 @@ def test_compare_table(models, capsys):
     assert lines[1].split() == ["thin", "3", "92.00", "±", "1.00", "91.00", "93.00", "5.74", "M", "73,994"]
     assert lines[2].split() == ["thick", "3", "94.00", "±", "1.00", "93.00", "95.00", "5.74", "M", "73,994"]
     assert lines[3].split() == ["one", "1", "80.00", "±", "-", "80.00", "80.00", "5.74", "M", "73,994"]
-    assert lines[5] == "Welch's t-test on test accuracy, p-value against thin:"
-    assert lines[6].split() == ["thick", "0.0705"]  # the df = 4 case of the test above, shifted by 90
-    assert lines[7].split() == ["one", "n/a", "(needs", "2", "runs", "per", "model)"]
+    assert lines[4] == "not counted: thin/seed-3 has not finished"
+    assert lines[6] == "Welch's t-test on test accuracy, p-value against thin:"
+    assert lines[7].split() == ["thick", "0.0705"]  # the df = 4 case of the test above, shifted by 90
+    assert lines[8].split() == ["one", "n/a", "(needs", "2", "runs", "per", "model)"]
 
 
 def test_compare_json_and_labels(models, capsys):
@@ -110,6 +111,7 @@ def test_compare_json_and_labels(models, capsys):
     first = result["models"][0]
     assert first["label"] == "A" and first["n"] == 3
     assert first["runs"] == [f"{models[0]}/seed-{i}" for i in range(3)]
+    assert first["unfinished"] == [f"{models[0]}/seed-3"] and result["models"][1]["unfinished"] == []
     assert first["test_accuracy"] == {"n": 3, "mean": 92.0, "std": 1.0, "min": 91.0, "max": 93.0}
     assert first["macs_per_sample"] == 5740672 and first["params"] == 73994
     assert result["models"][2]["test_accuracy"]["std"] is None
@@ -234,3 +236,12 @@ def test_report_shows_mean_and_error_bar(seeds_run, tmp_path):
     assert f"| thin | lenet_fmnist_thin | baseline | {shown} |" in report
     assert "| seed-0 | lenet_fmnist_thin | baseline | " in report
     assert (tmp_path / "report" / "figures" / "pareto.png").exists()
+
+
+def test_report_names_unfinished_seeds():
+    run = {"label": "thin", "kind": "baseline",
+           "eval": {"model": "lenet_fmnist_thin", "macs_per_sample": 5740672, "params": 73994},
+           "seeds": {"n": 2, "test_accuracy": {"mean": 92.5, "std": 0.5}, "unfinished": ["thin/seed-2"]}}
+    row = models_table([run]).splitlines()[2]
+    assert row == ("| thin | lenet_fmnist_thin | baseline | 92.50 ± 0.50 (2 seeds; 1 unfinished not counted) "
+                   "| 5.74 M | 100.0% | 73,994 |")

@@ -100,7 +100,11 @@ def models_table(runs: Sequence[dict[str, Any]]) -> str:
         macs = ev.get("macs", {})
         spread = f" ({_m(macs['min'])}–{_m(macs['max'])})" if macs and macs["min"] != macs["max"] else ""
         accuracy, std = accuracy_of(r)
-        shown = f"{accuracy:.2f}" if std is None else f"{accuracy:.2f} ± {std:.2f} ({r['seeds']['n']} seeds)"
+        unfinished = len(r.get("seeds", {}).get("unfinished", []))
+        notes = ([] if std is None else [f"{r['seeds']['n']} seeds"]) + \
+            ([f"{unfinished} unfinished not counted"] if unfinished else [])
+        shown = f"{accuracy:.2f}" + ("" if std is None else f" ± {std:.2f}") + \
+            (f" ({'; '.join(notes)})" if notes else "")
         rows.append([r["label"], ev["model"], r["kind"], shown, _m(ev["macs_per_sample"]) + spread,
                      f"{100 * ev['macs_per_sample'] / reference:.1f}%", f"{ev['params']:,}"])
     return _table(["run", "model", "kind", "test accuracy (%)", "MACs/sample (min–max)", "MACs vs largest",

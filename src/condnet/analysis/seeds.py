@@ -94,6 +94,16 @@ def finished_runs(path: str | Path) -> list[Path]:
     return runs
 
 
+def unfinished_runs(path: str | Path) -> list[Path]:
+    """The run directories in a directory of runs that have not finished (no summary.json), in natural
+    order; none for a run directory itself."""
+    path = Path(path)
+    if not is_seeds_dir(path):
+        return []
+    return sorted((p for p in path.iterdir() if RunDir(p).exists() and not RunDir(p).summary.exists()),
+                  key=_natural_key)
+
+
 def _checked_summary(run: RunDir) -> dict[str, Any]:
     summary = run.read_summary()
     for key in SUMMARY_KEYS:
@@ -106,36 +116,42 @@ def _checked_summary(run: RunDir) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ModelRuns:
-    """One model's finished runs (one per seed) and their summaries."""
+    """One model's finished runs (one per seed), their summaries, and its runs not yet finished (not
+    counted)."""
 
     label: str
     paths: list[Path]
     summaries: list[dict[str, Any]]
+    unfinished: tuple[Path, ...] = ()
 
     def values(self, key: str) -> list[float]:
         return [float(s[key]) for s in self.summaries]
 
 
-def load_runs(paths: Sequence[Path], label: str) -> ModelRuns:
-    """Finished runs of one model, refused if their configs differ in anything but ``train.seed``."""
+def load_runs(paths: Sequence[Path], label: str, unfinished: Sequence[Path] = ()) -> ModelRuns:
+    """Finished runs of one model, refused if their configs differ in anything but ``train.seed``;
+    ``unfinished`` names the model's runs left out because they have not finished."""
     configs = [RunDir(p).read_config() for p in paths]
     for other, config in zip(paths[1:], configs[1:], strict=True):
         differing = config_differences(configs[0], config, ignore={"train.seed"})
         if differing:
             raise RunDirError(f"{other} differs from {paths[0]} in {differing[0]}; the runs of one model "
                               "must differ only in train.seed: pass them as separate arguments")
-    return ModelRuns(label, list(paths), [_checked_summary(RunDir(p)) for p in paths])
+    return ModelRuns(label, list(paths), [_checked_summary(RunDir(p)) for p in paths], tuple(unfinished))
 
 
 def model_runs(path: str | Path, label: str | None = None) -> ModelRuns:
-    """The model at ``path`` (see :func:`finished_runs`); ``label`` defaults to the directory name."""
-    return load_runs(finished_runs(path), label or Path(path).resolve().name)
+    """The model at ``path`` (see :func:`finished_runs`; :func:`unfinished_runs` are named, not counted);
+    ``label`` defaults to the directory name."""
+    return load_runs(finished_runs(path), label or Path(path).resolve().name, unfinished_runs(path))
 
 
 def compare(models: Sequence[ModelRuns]) -> dict[str, Any]:
-    """Per model: its runs, n, test accuracy statistics, mean MACs per sample and params; Welch's t-test
-    p-value of test accuracy for every pair of models (None where a model has fewer than two runs)."""
+    """Per model: its runs, n, test accuracy statistics, mean MACs per sample, params and the runs not
+    counted because they have not finished; Welch's t-test p-value of test accuracy for every pair of
+    models (None where a model has fewer than two runs)."""
     rows = [{"label": m.label, "runs": [str(p) for p in m.paths], "n": len(m.paths),
+             "unfinished": [str(p) for p in m.unfinished],
              "test_accuracy": asdict(summarise(m.values("test_accuracy"))),
              "macs_per_sample": statistics.fmean(m.values("macs_per_sample")),
              "params": m.summaries[0]["params"]} for m in models]

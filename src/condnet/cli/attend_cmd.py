@@ -1,6 +1,7 @@
 """``condnet attend``: test accuracy of a trained HNN under a top-down attention protocol and gain sweep."""
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise CondnetError(f"--limit must be at least 1 (test images to use), got {args.limit}")
     check_plot_path(args.plot, args.force, reading=[args.path])
     several = is_seeds_dir(args.path)
-    runs = model_runs(args.path).paths if several else [args.path]
+    model = model_runs(args.path) if several else None
+    runs, unfinished = (model.paths, model.unfinished) if model else ([args.path], ())
     swept = [sweep_run(path, args, gains) for path in runs]
     sweeps = [sweep for sweep, _ in swept]
     if args.plot:
@@ -89,10 +91,11 @@ def run(args: argparse.Namespace) -> int:
     if several:
         summary = summarise_sweeps(sweeps)
         if args.json:
-            print_json({"path": args.path, "runs": [str(p) for p in runs], **summary,
+            print_json({"path": args.path, "runs": [str(p) for p in runs],
+                        "unfinished": [str(p) for p in unfinished], **summary,
                         "sweeps": [s.as_dict() for s in sweeps]})
         else:
-            print(describe_seeds(summary, runs))
+            print(describe_seeds(summary, runs, unfinished))
         return 0
     if args.json:
         print_json({"path": args.path, **sweeps[0].as_dict()})
@@ -107,10 +110,12 @@ def _mean_std(stats: dict, signed: bool = False) -> str:
     return f"{stats['mean']:{sign}.2f}{std}"
 
 
-def describe_seeds(summary: dict, runs: list) -> str:
+def describe_seeds(summary: dict, runs: list, unfinished: Sequence[Path] = ()) -> str:
     """A summary over seeds as text: mean ± std (sample) of each accuracy and of its change against no
-    signal (per seed)."""
+    signal (per seed); ``unfinished`` runs are named as not counted."""
     names = ", ".join(Path(p).name for p in runs)
+    if unfinished:
+        names += "; not finished, not counted: " + ", ".join(Path(p).name for p in unfinished)
     lines = [f"{summary['protocol']} at level {summary['level']} ({', '.join(summary['groups'])}) on "
              f"{summary['n']} test images, {summary['seeds']} seeds ({names}): mean ± std over seeds",
              f"  no signal                 {_mean_std(summary['no_signal'])}%",

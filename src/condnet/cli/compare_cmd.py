@@ -3,6 +3,7 @@ between them."""
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from condnet.analysis.seeds import compare, model_runs
@@ -47,6 +48,8 @@ def format_comparison(result: dict[str, Any]) -> str:
         rows.append([m["label"], str(m["n"]), f"{acc['mean']:.2f}{spread}", f"{acc['min']:.2f}",
                      f"{acc['max']:.2f}", f"{m['macs_per_sample'] / 1e6:,.2f} M", f"{m['params']:,}"])
     lines = _columns(rows)
+    lines += [f"not counted: {m['label']}/{Path(run).name} has not finished" for m in result["models"]
+              for run in m["unfinished"]]
     first, *others = result["models"]
     if others:
         p_values = {pair["b"]: pair["p"] for pair in result["welch_p"] if pair["a"] == first["label"]}
