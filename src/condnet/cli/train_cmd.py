@@ -5,6 +5,7 @@ from pathlib import Path
 
 from condnet.config import load_config
 from condnet.train import Trainer
+from condnet.train.distributed import close_distributed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,5 +36,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides) if args.config else None
     if args.force and args.resume:
         raise CondnetError("--force replaces a run and --resume continues it; pass only one of them")
-    Trainer(cfg, args.out, resume=args.resume, verbose=not args.quiet, force=args.force).fit()
+    try:
+        Trainer(cfg, args.out, resume=args.resume, verbose=not args.quiet, force=args.force).fit()
+    finally:
+        close_distributed()
     return 0

@@ -64,3 +64,11 @@ def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def close_distributed() -> None:
+    """Leave the process group, if one was joined. Every rank calls it once its last collective is done:
+    a rank that exits with the group still open can abort in gloo's threads and make torchrun stop the
+    ranks still at work."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -275,6 +275,7 @@ class Trainer:
                    **cost_summary(self.model, test_batches, self.device), "train_seconds": seconds}
         if self.dist.is_main:
             self.run.write_summary(summary)
+        barrier(self.dist)  # no rank leaves while the main rank is still writing
         val_text = f"val {self.best_accuracy:.2f}%" if self.has_val else "no val split"
         self._log(f"best epoch {self.best_epoch}: {val_text}  test {test['accuracy']:.2f}%  "
                   f"params {summary['params']:,}  MACs/sample {summary['macs_per_sample']:,.0f}")
