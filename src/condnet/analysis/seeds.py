@@ -72,6 +72,11 @@ def _natural_key(path: Path) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
+def _subdirectories(path: Path) -> list[Path]:
+    """The subdirectories of ``path``, in natural order."""
+    return sorted((p for p in path.iterdir() if p.is_dir()), key=_natural_key)
+
+
 def is_seeds_dir(path: str | Path) -> bool:
     """Whether ``path`` is a directory of runs rather than a run directory itself."""
     return Path(path).is_dir() and not RunDir(path).exists()
@@ -87,7 +92,7 @@ def finished_runs(path: str | Path) -> list[Path]:
     if not is_seeds_dir(path):
         RunDir(path).read_summary()  # says how to finish an unfinished run
         return [path]
-    runs = sorted((p for p in path.iterdir() if p.is_dir() and RunDir(p).summary.exists()), key=_natural_key)
+    runs = [p for p in _subdirectories(path) if RunDir(p).summary.exists()]
     if not runs:
         raise RunDirError(f"{path} holds no finished run (no summary.json in it or its subdirectories); "
                           "pass a run directory or a directory made by condnet seeds")
@@ -97,11 +102,9 @@ def finished_runs(path: str | Path) -> list[Path]:
 def unfinished_runs(path: str | Path) -> list[Path]:
     """The run directories in a directory of runs that have not finished (no summary.json), in natural
     order; none for a run directory itself."""
-    path = Path(path)
     if not is_seeds_dir(path):
         return []
-    return sorted((p for p in path.iterdir() if RunDir(p).exists() and not RunDir(p).summary.exists()),
-                  key=_natural_key)
+    return [p for p in _subdirectories(Path(path)) if RunDir(p).exists() and not RunDir(p).summary.exists()]
 
 
 def _checked_summary(run: RunDir) -> dict[str, Any]:
