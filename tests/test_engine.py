@@ -53,6 +53,7 @@ def test_run_directory_and_same_seed_same_numbers(tiny, tmp_path):
             "images_per_second"} <= set(rows[0])
     assert rows[0]["train_images"] == 400 and rows[0]["train_loss"] == rows[0]["train_ce"]
     assert summary == json.loads(run.summary.read_text())
+    assert summary["train_seconds"] == pytest.approx(rows[0]["seconds"] + rows[1]["seconds"])
     assert (summary["test_n"] == 200 and summary["params"] == 73_994
             and summary["macs_per_sample"] == 5_740_672)
     best = max(rows, key=lambda r: r["val_accuracy"])
@@ -133,4 +134,7 @@ def test_resume_after_kill_mid_epoch_matches_uninterrupted_run(tmp_path):
     assert [r["epoch"] for r in run.read_metrics()] == [1, 2, 3]
     full_metrics = RunDir(tmp_path / "full").read_metrics()
     assert [_stable(r) for r in run.read_metrics()] == [_stable(r) for r in full_metrics]
-    assert _stable(json.loads(run.summary.read_text())) == _stable(full)
+    summary = json.loads(run.summary.read_text())
+    assert _stable(summary) == _stable(full)
+    # the training time counts the epoch trained before the kill, not only those of the resumed process
+    assert summary["train_seconds"] == pytest.approx(sum(r["seconds"] for r in run.read_metrics()))

@@ -229,7 +229,6 @@ class Trainer:
             self.run_id = (identity["run_id"] if identity and not self.replace
                            else self.run.start(self.cfg.to_dict()))
             self.run.truncate_metrics(0)  # a restart of a run killed in its first epoch
-        start = time.perf_counter()
         while self.epoch < self.cfg.train.epochs:
             lr = self.optimizer.param_groups[0]["lr"]
             tic = time.perf_counter()
@@ -258,11 +257,13 @@ class Trainer:
             self._log(f"epoch {self.epoch}/{self.cfg.train.epochs}  loss {row['train_loss']:.4f}  "
                       f"train {row['train_accuracy']:.2f}%  {val_text}  lr {lr:.4g}  "
                       f"{seconds:.1f}s  {row['images_per_second']:.0f} img/s")
-        return self.finish(time.perf_counter() - start)
+        return self.finish()
 
-    def finish(self, seconds: float) -> dict[str, Any]:
+    def finish(self) -> dict[str, Any]:
         """Evaluate the best checkpoint on the test split and write summary.json."""
         barrier(self.dist)
+        # every epoch's training time, including those before a resume (a process only sees its own)
+        seconds = sum(row["seconds"] for row in self.run.read_metrics())
         best = self._checked_checkpoint(self.run.best)
         self.model.load_state_dict(best["model_state"])
         test_batches = make_batcher(self.data.test, self.cfg.data, self.data.info, False, dist=self.dist)
