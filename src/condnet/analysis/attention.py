@@ -13,7 +13,8 @@ Every sweep scores the same images side by side: no signal; the evidence prior (
 the logits of the cued node's classes, :meth:`HNN.add_evidence`, a baseline); feature attention (the
 gains applied to features, in the model's feature mode, ``head`` for a model whose mode is
 ``evidence``); and the ceiling, the cued node's expert (the prediction restricted to its classes: what
-cutting the expert out would answer).
+cutting the expert out would answer). A cue on a node that holds none of an expert's classes leaves that
+expert no class to answer: the ceiling counts such an image as wrong.
 """
 
 import dataclasses
@@ -106,7 +107,8 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
     attention and the evidence prior side by side, next to no signal and the cued node's expert.
 
     ``images`` are labelled with full-network class indices; an expert is scored on its own classes (pass
-    only their images); a cue on a node the expert does not hold is dropped."""
+    only their images); a cue on a node the expert does not hold is dropped (for the ceiling, the cued
+    node's expert, such an image counts as wrong: none of the model's classes is below that node)."""
     check_sweep(protocol, gains, reliability)
     nodes, table = level_nodes(model.hierarchy, level)
     kept = [name for name in nodes if name in model.node_names]
@@ -122,11 +124,15 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
             truth = table[y]
             cues = draw_cues(truth, len(nodes), p, seed * 1_000_003 + batch)
             plain = logits_of(model(x)).cpu()
-            predicted = [plain.masked_fill(~under[cues], float("-inf"))]  # the cued node's expert
+            cued = under[cues]  # [N, outputs]: the model's classes below each image's cued node
+            predicted = [plain.masked_fill(~cued, float("-inf"))]  # the cued node's expert
             for gain in gains:
                 signal = {k: v for k, v in cue_gains(nodes, protocol, cues, float(gain)).items() if k in kept}
                 predicted += [model.add_evidence(plain, signal), logits_of(model(x, gains=signal)).cpu()]
-            hits = [int((classes[logits.argmax(1)] == y).sum()) for logits in [plain, *predicted]]
+            answers = [classes[logits.argmax(1)] for logits in [plain, *predicted]]
+            # a cued node holding none of an expert's classes has no expert: no answer, counted wrong
+            answers[1] = torch.where(cued.any(1), answers[1], -1)
+            hits = [int((answer == y).sum()) for answer in answers]
             correct += torch.tensor(hits)
             n += len(y)
             right += int((cues == truth).sum())

@@ -4,6 +4,10 @@
 dict: parameters and MACs per sample of the expert, of the full HNN and of the plain backbone, the
 reductions (%) against both, the expert's accuracy on the test images of its classes (argmax over its
 classes) and the full model's accuracy (argmax over all classes) on the same images.
+
+The model cut from may itself be an expert (``condnet cutout EXPERT.pt``): then the ``full`` entries
+describe that source expert (its cost, its accuracy as the argmax over its own classes), and ``source``
+says which it is.
 """
 
 from collections.abc import Sequence
@@ -36,7 +40,8 @@ def model_cost(model: nn.Module, example: torch.Tensor) -> dict[str, float]:
 
 
 def costs(full: HNN, expert: HNN) -> dict[str, Any]:
-    """Cost of the expert, the full HNN and the plain backbone, and the expert's reductions against both."""
+    """Cost of the expert, of the model it was cut from (``full``: the full HNN or a source expert) and of
+    the plain backbone, and the expert's reductions against both."""
     spec = full.spec
     example = torch.zeros(2, spec.in_channels, spec.input_size, spec.input_size)
     rows = {"expert": model_cost(expert, example), "full": model_cost(full, example),
@@ -48,17 +53,27 @@ def costs(full: HNN, expert: HNN) -> dict[str, Any]:
 
 
 def accuracies(full: HNN, expert: HNN, images: Batcher) -> dict[str, Any]:
-    """Accuracy (%) of the expert (argmax over its classes) and of the full model on ``images``.
+    """Accuracy (%) of the expert (argmax over its classes) and of the model it was cut from (argmax over
+    that model's classes: all of them for the full HNN, its own for a source expert) on ``images``.
 
     ``images`` holds only images of the expert's classes, labelled with full-model class indices.
     """
     expert_logits, labels = collect_logits(expert, images.epoch())
     full_logits, _ = collect_logits(full, images.epoch())
-    classes = torch.tensor(expert.output_classes)
     n = max(len(labels), 1)
-    return {"n": len(labels),
-            "expert_accuracy": 100.0 * float((classes[expert_logits.argmax(1)] == labels).sum()) / n,
-            "full_accuracy": 100.0 * float((full_logits.argmax(1) == labels).sum()) / n}
+
+    def accuracy(model: HNN, logits: torch.Tensor) -> float:  # output positions -> class indices
+        return 100.0 * float((torch.tensor(model.output_classes)[logits.argmax(1)] == labels).sum()) / n
+
+    return {"n": len(labels), "expert_accuracy": accuracy(expert, expert_logits),
+            "full_accuracy": accuracy(full, full_logits)}
+
+
+def source_of(full: HNN) -> dict[str, Any]:
+    """What an expert was cut from: ``kind`` "full" (the full HNN) or "expert" (an expert cut earlier),
+    and its classes (indices and names)."""
+    return {"kind": "full" if full.classes is None else "expert", "classes": full.output_classes,
+            "class_names": full.class_names}
 
 
 def images_of(test: Split, classes: Sequence[int]) -> Split:
@@ -68,13 +83,14 @@ def images_of(test: Split, classes: Sequence[int]) -> Split:
 
 
 def expert_report(full: HNN, classes: Sequence[str | int], test: Split, batcher: Batcher) -> dict[str, Any]:
-    """Cut an expert for ``classes`` out of ``full`` and report its cost and accuracy.
+    """Cut an expert for ``classes`` out of ``full`` (the full HNN or an expert) and report its cost and
+    accuracy; the ``full`` entries are those of ``full``, whichever ``source`` says it is.
 
     ``batcher`` is an evaluation batcher (its split is replaced by the images of the expert's classes).
     """
     expert = full.cutout(classes).eval()
     images = Batcher(images_of(test, expert.output_classes), batcher.batch_size, batcher.mean, batcher.std)
-    return {"classes": expert.output_classes, "class_names": expert.class_names,
+    return {"classes": expert.output_classes, "class_names": expert.class_names, "source": source_of(full),
             **costs(full, expert), **accuracies(full.eval(), expert, images)}
 
 

@@ -45,15 +45,28 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        print(f"expert for {', '.join(report['class_names'])} saved to {args.out}")
-        for row in ("expert", "full", "backbone"):
-            print(f"  {row:<9} params {report[row]['params']:>11,}  MACs/sample {report[row]['macs']:>14,}")
-        for against in ("full", "backbone"):
-            cut = report[f"reduction_vs_{against}"]
-            print(f"  vs {against:<9} {cut['params']:6.2f}% fewer params  {cut['macs']:6.2f}% fewer MACs")
-        print(f"  accuracy on {report['n']} test images of its classes: "
-              f"expert {report['expert_accuracy']:.2f}%  "
-              f"full model {report['full_accuracy']:.2f}%")
-        print(f"  measured speed-up over the full HNN (eager, 1 thread, batch {SPEED_BATCH}): {speedup:.2f}x "
-              f"for {result['speedup_vs_full']['mac_ratio']:.2f}x fewer MACs")
+        print(describe(result))
     return 0
+
+
+def describe(result: dict) -> str:
+    """The report as text, naming the model cut from for what it is: the full HNN or a source expert (an
+    expert cut earlier, whose cost, accuracy and speed the ``full`` entries then hold)."""
+    full = result["source"]["kind"] == "full"
+    row, model, over = ("full", "full model", "full HNN") if full else ("source", *["source expert"] * 2)
+    lines = [f"expert for {', '.join(result['class_names'])} saved to {result['out']}"]
+    if not full:
+        lines.append(f"  cut from an expert for {', '.join(result['source']['class_names'])} (the source "
+                     "expert below), not from the full HNN")
+    for label, key in (("expert", "expert"), (row, "full"), ("backbone", "backbone")):
+        cost = result[key]
+        lines.append(f"  {label:<9} params {cost['params']:>11,}  MACs/sample {cost['macs']:>14,}")
+    for label, key in ((row, "full"), ("backbone", "backbone")):
+        cut = result[f"reduction_vs_{key}"]
+        lines.append(f"  vs {label:<9} {cut['params']:6.2f}% fewer params  {cut['macs']:6.2f}% fewer MACs")
+    lines.append(f"  accuracy on {result['n']} test images of its classes: "
+                 f"expert {result['expert_accuracy']:.2f}%  {model} {result['full_accuracy']:.2f}%")
+    speed = result["speedup_vs_full"]
+    lines.append(f"  measured speed-up over the {over} (eager, 1 thread, batch {speed['eager_batch']}): "
+                 f"{speed['speedup']:.2f}x for {speed['mac_ratio']:.2f}x fewer MACs")
+    return "\n".join(lines)
