@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from fake_files import tiny_run_overrides, write_cifar, write_idx_dataset
 
 from condnet.cigt import CIGTNet, information_gain, temperature
@@ -12,7 +13,7 @@ from condnet.config import load_config
 from condnet.cost import count_macs, count_params, flop_counter_macs, measure_macs
 from condnet.errors import CondnetError
 from condnet.models import create_model
-from condnet.train import Trainer
+from condnet.train import Trainer, evaluate
 from condnet.train.loading import load_run
 
 LN2 = math.log(2)
@@ -157,9 +158,9 @@ def _random_rows_per_router(model, x, forwards):
     """The randomised-row masks each router received, for ``forwards`` training forwards."""
     seen, route = [], model._route
 
-    def spy(layer, h, randomized, generator=None):
+    def spy(layer, h, randomized, *rest):
         seen.append((layer, randomized.clone()))
-        return route(layer, h, randomized, generator)
+        return route(layer, h, randomized, *rest)
 
     model._route = spy
     for _ in range(forwards):
@@ -249,6 +250,47 @@ def test_random_routing_evaluates_reproducibly_and_trains_at_random():
     assert len(set(map(tuple, routes[:, 1:].tolist()))) > 4  # still spread over the paths
     model.train()
     assert not torch.equal(model(x).routes, model(x).routes)  # training draws fresh routes
+
+
+def _path_logits(model: CIGTNet, x: torch.Tensor, path: tuple[int, ...]) -> torch.Tensor:
+    """The logits of one path, chaining its blocks by hand (no routing code involved)."""
+    h = x
+    for layer, block in zip(model.layers, path, strict=True):
+        h = layer[block](h)
+    return h
+
+
+def test_random_routing_is_scored_by_its_exact_expected_accuracy_over_paths():
+    torch.manual_seed(0)
+    model = create_model("cigt_lenet_fmnist", routing="random", path_counts=[1, 2, 4]).eval()
+    x, y = torch.randn(60, 1, 28, 28), torch.randint(0, 10, (60,))
+    mixture = model.eval_route_mixture()
+    assert [path for path, _ in mixture] == [(0, a, b) for a in range(2) for b in range(4)]
+    assert [weight for _, weight in mixture] == [1 / 8] * 8
+    with torch.no_grad():
+        per_path = [_path_logits(model, x, path) for path, _ in mixture]
+        assert torch.equal(model(x, path=(0, 1, 2)), per_path[6])
+    correct = sum(float((logits.argmax(1) == y).sum()) for logits in per_path) / 8
+    loss = sum(F.cross_entropy(logits, y, reduction="sum").item() for logits in per_path) / 8
+    batches = [(x[i:i + 7], y[i:i + 7]) for i in range(0, 60, 7)]  # the batch size must not matter
+    for scored in (evaluate(model, [(x, y)]), evaluate(model, batches)):
+        assert scored["n"] == 60
+        assert scored["accuracy"] == pytest.approx(100 * correct / 60, abs=1e-9)
+        assert scored["loss"] == pytest.approx(loss / 60, rel=1e-5)
+    learned = create_model("cigt_lenet_fmnist", path_counts=[1, 2, 4]).eval()
+    assert learned.eval_route_mixture() is None
+    with torch.no_grad():
+        assert evaluate(learned, [(x, y)])["accuracy"] == 100 * float((learned(x).argmax(1) == y).sum()) / 60
+
+
+def test_forced_path_errors():
+    model = create_model("cigt_lenet_fmnist", path_counts=[1, 2, 4]).eval()
+    x = torch.randn(2, 1, 28, 28)
+    for bad in [(0, 2, 0), (0, 1), (1, 0, 0), (0, 0, -1)]:
+        with pytest.raises(CondnetError, match="does not fit path counts"):
+            model(x, path=bad)
+    with pytest.raises(CondnetError, match="model.eval"):
+        model.train()(x, path=(0, 0, 0))
 
 
 def test_temperature_schedule():

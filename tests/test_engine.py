@@ -82,6 +82,16 @@ def test_existing_run_and_resume_errors(tiny, tmp_path):
         Trainer(changed, tmp_path / "r", resume=True, data=tiny)
 
 
+def test_resume_of_a_finished_run_only_tests_its_best_checkpoint_again(tiny, tmp_path):
+    first = _fit(tiny, tmp_path / "r")
+    run = RunDir(tmp_path / "r")
+    rows = run.read_metrics()
+    run.summary.write_text("{}")  # e.g. a summary written by an older condnet
+    again = Trainer(None, run.root, resume=True, verbose=False, data=tiny).fit()
+    assert again == json.loads(run.summary.read_text()) and _stable(again) == _stable(first)
+    assert run.read_metrics() == rows  # no epoch trained again
+
+
 def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_over(tiny, tmp_path):
     fresh = _fit(tiny, tmp_path / "fresh")
     cfg = load_config(THIN, ["train.epochs=2", "data.batch_size=50"])

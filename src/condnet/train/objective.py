@@ -46,15 +46,16 @@ def training_losses(model: nn.Module, output: object, targets: torch.Tensor,
 
 @torch.no_grad()
 def collect_logits(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                   device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   device: torch.device | None = None,
+                   **forward_kwargs: object) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and labels of every batch, in eval mode (the model's mode is restored afterwards); inputs go
-    to ``device`` (default: the model's)."""
+    to ``device`` (default: the model's); ``forward_kwargs`` go to every forward call."""
     device = device or model_device(model)
     was_training = model.training
     model.eval()
     logits, labels = [], []
     for x, y in batches:
-        logits.append(logits_of(model(x.to(device))).float().cpu())
+        logits.append(logits_of(model(x.to(device), **forward_kwargs)).float().cpu())
         labels.append(y)
     model.train(was_training)
     return torch.cat(logits), torch.cat(labels)
@@ -64,12 +65,26 @@ def collect_logits(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch
 def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
              device: torch.device | None = None, dist: DistInfo | None = None) -> dict[str, float]:
     """Accuracy (%) and mean cross-entropy over the batches, summed over ranks (``dist`` None: a single
-    process)."""
+    process).
+
+    A model whose eval routes are random (``eval_route_mixture()`` gives the paths and their
+    probabilities, e.g. CIGT's random-routing ablation) is scored by its expected accuracy and loss over
+    its routes, computed exactly: every path's, weighted by its probability. One draw of routes would make
+    the number depend on the draw, and on where each image sits in its batch.
+    """
     if dist is None:
         dist = DistInfo()
-    logits, labels = collect_logits(model, batches, device)
-    sums = torch.tensor([F.cross_entropy(logits, labels, reduction="sum").item() if len(labels) else 0.0,
-                         float((logits.argmax(1) == labels).sum()) if len(labels) else 0.0,
-                         float(len(labels))], dtype=torch.float64)
+    mixture = getattr(model, "eval_route_mixture", lambda: None)()
+    if mixture is None:
+        scored = [(collect_logits(model, batches, device), 1.0)]
+    else:
+        batches = list(batches)  # one pass per path
+        scored = [(collect_logits(model, batches, device, path=path), weight) for path, weight in mixture]
+    images = len(scored[0][0][1])  # the same images for every path
+    sums = torch.tensor([0.0, 0.0, float(images)], dtype=torch.float64)
+    for (logits, labels), weight in scored:
+        if images:
+            sums[0] += weight * F.cross_entropy(logits, labels, reduction="sum").item()
+            sums[1] += weight * float((logits.argmax(1) == labels).sum())
     loss, correct, n = all_reduce_sum(sums, dist).tolist()
     return {"loss": loss / max(n, 1), "accuracy": 100.0 * correct / max(n, 1), "n": int(n)}

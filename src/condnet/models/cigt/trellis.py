@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, product
 
 import torch
 from torch import nn
@@ -33,7 +33,7 @@ from condnet.models.cigt.router import Router, router_input_features, temperatur
 from condnet.models.stages import Classifier, StageSpec
 from condnet.options import ModelOptions, option
 
-EVAL_ROUTE_SEED = 0  # seed of the random-routing baseline's routes in eval mode
+EVAL_ROUTE_SEED = 0  # seed of the random-routing baseline's routes in an eval-mode forward
 RANDOM_NOT_TRACEABLE = ("a randomly routed trellis (routing: random) draws its eval routes from a seeded "
                         "torch.Generator on every call; random routes are not exportable or compilable: "
                         "export or compile a trained (ig-routed) CIGT, or run this one eagerly")
@@ -221,11 +221,32 @@ class CIGTNet(nn.Module):
             raise CondnetError(RANDOM_NOT_TRACEABLE)
         return torch.Generator(device=device).manual_seed(EVAL_ROUTE_SEED)
 
+    def eval_route_mixture(self) -> list[tuple[tuple[int, ...], float]] | None:
+        """For random routing: every path (one block per layer) with its probability under the uniformly
+        random eval routes, so an accuracy can be taken as an exact expectation over routes (see
+        ``condnet.train.objective.evaluate``); None for learned routing, whose routes are deterministic."""
+        if self.routing.routing != "random":
+            return None
+        paths = list(product(*(range(count) for count in self.path_counts)))
+        return [(path, 1.0 / len(paths)) for path in paths]
+
+    def _check_path(self, path: Sequence[int]) -> tuple[int, ...]:
+        path = tuple(int(block) for block in path)
+        fits = len(path) == len(self.path_counts) and all(
+            0 <= block < count for block, count in zip(path, self.path_counts, strict=True))
+        if not fits:
+            raise CondnetError(f"path {list(path)} does not fit path counts {self.path_counts}: give one "
+                               "block index per layer, each below that layer's count")
+        return path
+
     def _route(self, layer: int, h: torch.Tensor, randomized: torch.Tensor | None,
-               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+               generator: torch.Generator | None = None,
+               path: tuple[int, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The block index each sample takes in layer ``layer + 1``, and the router's soft decision."""
         count = self.path_counts[layer + 1]
         n = h.shape[0]  # not len(): under torch.export a batch size is symbolic
+        if path is not None:
+            return torch.full((n,), path[layer + 1], dtype=torch.long, device=h.device), None
         if count == 1:
             return torch.zeros(n, dtype=torch.long, device=h.device), None
         if self.routing.routing == "random":
@@ -267,12 +288,18 @@ class CIGTNet(nn.Module):
                   for block, index, count in zip(blocks, order.split(counts), counts, strict=True) if count]
         return torch.cat(pieces)[torch.argsort(order)]
 
-    def forward(self, x: torch.Tensor, return_routes: bool = False):
+    def forward(self, x: torch.Tensor, return_routes: bool = False, path: Sequence[int] | None = None):
         """Logits [N, C]; with ``return_routes`` also the routes [N, L]; in training a :class:`CIGTOutput`.
 
-        In an all-paths warm-up (``warmup_routing: all``) every sample is copied to every block of each
-        routed layer, so the training output has one row per (sample, leaf path); ``rows`` maps them back.
+        ``path`` (eval mode only: one block index per layer) sends every sample through that path instead
+        of routing it. In an all-paths warm-up (``warmup_routing: all``) every sample is copied to every
+        block of each routed layer, so the training output has one row per (sample, leaf path); ``rows``
+        maps them back.
         """
+        if path is not None:
+            if self.training:
+                raise CondnetError("a forced path is for evaluation: call model.eval() first")
+            path = self._check_path(path)
         n, depth = x.shape[0], len(self.layers)
         keep_routes = self.training or return_routes  # plain inference skips the bookkeeping
         route = torch.zeros(n, dtype=torch.long, device=x.device)
@@ -281,7 +308,7 @@ class CIGTNet(nn.Module):
         copy_to_all = self._warming_up() and self.routing.warmup_routing == "all"
         per_router = self.routing.random_draw == "per_router"
         shared_draw = None if copy_to_all or per_router else self._randomized(n, x.device)
-        generator = None if self.training else self._eval_generator(x.device)
+        generator = None if self.training or path is not None else self._eval_generator(x.device)
         h = x
         for i, blocks in enumerate(self.layers):
             h = self._run_layer(blocks, h, route)
@@ -295,7 +322,7 @@ class CIGTNet(nn.Module):
                     route = torch.arange(count, device=x.device).repeat(len(h) // count)
                 else:
                     randomized = self._randomized(n, x.device) if per_router and count > 1 else shared_draw
-                    route, p = self._route(i, h, randomized, generator)
+                    route, p = self._route(i, h, randomized, generator, path)
                     if p is not None:
                         probs.append(p)
                         prob_rows.append(rows)
