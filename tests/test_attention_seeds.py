@@ -6,6 +6,7 @@ import math
 import shutil
 
 import pytest
+import yaml
 
 from condnet.analysis.attention import Sweep, mean_sweep, summarise_sweeps
 from condnet.cli.main import main
@@ -40,8 +41,11 @@ def test_sweeps_of_different_settings_are_not_summarised():
 
 def test_attend_on_a_seeds_dir_sweeps_every_seed(hnn_run, tmp_path, capsys):
     seeds = tmp_path / "seeds"
-    for name in ("seed-0", "seed-1", "seed-2"):
+    for seed, name in enumerate(("seed-0", "seed-1", "seed-2")):
         shutil.copytree(hnn_run, seeds / name)
+        config = yaml.safe_load((seeds / name / "config.yaml").read_text())
+        config["train"]["seed"] = seed  # copies of one seed would be refused as one sample counted thrice
+        (seeds / name / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (seeds / "seed-2" / "summary.json").unlink()  # a seed still training: named, not counted
     args = ["--protocol", "group-cue", "--level", "2", "--gains", "1,4", "--limit", "100", "--json"]
     capsys.readouterr()

@@ -134,3 +134,32 @@ def test_report_command_builds_the_report_from_existing_runs(tiny_demo, tmp_path
     assert f"| hnn | hnn_lenet_fmnist | hnn | {accuracy:.2f} |" in text
     assert (tmp_path / "report" / "figures" / "pareto.png").read_bytes()[:8] == PNG_MAGIC
     assert "report:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limits, options", [
+    ({"limit_train": 300}, ["--limit-train", "300"]),
+    ({"limit_test": 200}, ["--limit-test", "200"]),
+    ({"limit_train": 300, "limit_test": 200}, ["--limit-train", "300", "--limit-test", "200"]),
+    ({}, []),
+])
+def test_reproduce_command_names_only_the_options_given(limits, options, tmp_path, monkeypatch):
+    """The report's Reproduce line, from run_demo with training, analysis and timing stubbed out; argparse
+    must accept it (a --limit-test None, as written before, it refuses)."""
+    import shlex
+
+    from condnet.cli.main import build_parser
+    from condnet.demo import pipeline
+
+    written = {}
+    monkeypatch.setattr(pipeline, "train_run", lambda config, run_dir, verbose=True: {})
+    monkeypatch.setattr(pipeline, "analyse_run", lambda path, label: {"experts": []})
+    monkeypatch.setattr(pipeline, "speed_of_runs", lambda runs, hnn, experts: [])
+    monkeypatch.setattr(pipeline, "write_report", lambda analyses, out, title, commands, speed:
+                        written.setdefault("commands", commands))
+    out = tmp_path / "demo"
+    run_demo(out, epochs=2, verbose=False, **limits)
+    assert written["commands"] == [" ".join(["condnet", "demo", "--epochs", "2", "--out", str(out),
+                                             *options])]
+    args = build_parser().parse_args(shlex.split(written["commands"][0])[1:])
+    assert (args.epochs, args.out, args.limit_train, args.limit_test) == (
+        2, str(out), limits.get("limit_train"), limits.get("limit_test"))

@@ -6,7 +6,7 @@ into ``report.md`` and the figures. ``condnet report`` and ``condnet demo`` both
 runs of one config (``condnet seeds --out``) is one model: mean ± std of its test accuracy, an error bar.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from condnet.analysis.evaluation import evaluate_run
 from condnet.analysis.experts import expert_report, group_experts
 from condnet.analysis.figures import plot_pareto, plot_savings, plot_tree
 from condnet.analysis.routes import RouteStats, plot_routes, routes_of_run
-from condnet.analysis.seeds import compare, is_seeds_dir, model_runs
+from condnet.analysis.seeds import compare, describe_test_set, is_seeds_dir, model_runs
 from condnet.analysis.tree_costs import node_cost_tree
 from condnet.files import write_text_atomic
 from condnet.models.hnn import HNN
@@ -44,7 +44,9 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
                 device: str = "cpu") -> dict[str, Any]:
     """Everything the report shows about one run, as plain data.
 
-    All runs: ``condnet eval --json``'s figures on the test split. HNNs: expert reports (``experts``, by
+    All runs: ``condnet eval --json``'s figures on the test split and, as ``scoring``, the images it was
+    scored and selected on (dataset, test_n, data.limit_test, val_n: 0 when the checkpoint is the last
+    epoch's, for want of a validation split). HNNs: expert reports (``experts``, by
     default :func:`demo_experts`), attention sweeps for every protocol and the per-node cost tree.
     Routed CIGTs: routing statistics. A directory of runs (:func:`~condnet.analysis.seeds.is_seeds_dir`)
     is analysed through its first run, with ``seeds`` holding every run's test accuracy statistics.
@@ -57,6 +59,9 @@ def analyse_run(path: str | Path, label: str | None = None, experts: Sequence[Se
     result: dict[str, Any] = {"name": Path(path).name, "label": label or Path(path).name, "path": str(path),
                               "kind": run_kind(loaded.model),
                               "eval": evaluate_run(loaded)}
+    data = loaded.config.data
+    result["scoring"] = {"dataset": data.dataset, "test_n": len(loaded.data.test),
+                         "limit_test": data.limit_test, "val_n": len(loaded.data.val)}
     model = loaded.model
     family = family_of(model)
     if family.hierarchical:
@@ -91,9 +96,61 @@ def accuracy_of(run: dict[str, Any]) -> tuple[float, float | None]:
     return seeds["test_accuracy"]["mean"], seeds["test_accuracy"]["std"]
 
 
+def scoring_of(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The images a run (a model over seeds: its seeds' summaries) was scored and selected on, None if its
+    analysis does not record them (made by an earlier condnet)."""
+    scoring, seeds = run.get("scoring"), run.get("seeds") or {}
+    if scoring is None:
+        return None
+    return {**scoring, "dataset": seeds.get("dataset", scoring["dataset"]),
+            "test_n": seeds.get("test_n", scoring["test_n"])}
+
+
+def _test_images(scoring: dict[str, Any] | None) -> str:
+    if scoring is None:
+        return "test images this analysis does not record (made by an earlier condnet)"
+    if scoring["limit_test"] is None:
+        return f"the {scoring['test_n']:,} test images of {scoring['dataset']}"
+    return (f"the first {scoring['test_n']:,} test images of {scoring['dataset']} "
+            f"(data.limit_test {scoring['limit_test']:,})")
+
+
+def _selection(scoring: dict[str, Any] | None) -> str:
+    if scoring is None:
+        return "selected on an unrecorded split"
+    if scoring["val_n"] == 0:
+        return "taken at their last epoch (no validation split: data.val_size 0)"
+    return f"selected on the validation split ({scoring['val_n']:,} images)"
+
+
+def _grouped(runs: Sequence[dict[str, Any]],
+             describe: Callable[[dict[str, Any] | None], str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        groups.setdefault(describe(scoring_of(r)), []).append(r["label"])
+    return groups
+
+
+def scoring_note(runs: Sequence[dict[str, Any]]) -> str:
+    """What the accuracies are on and how the checkpoints were chosen, from the runs themselves; where runs
+    differ, which run is on what."""
+    tests, selections = _grouped(runs, _test_images), _grouped(runs, _selection)
+    if len(tests) == 1:
+        text = f"All accuracies are on {next(iter(tests))}."
+    else:
+        text = ("Accuracies are on different test images, not comparable between these groups: "
+                + "; ".join(f"{t} for {', '.join(labels)}" for t, labels in tests.items()) + ".")
+    if len(selections) == 1:
+        return text + f" Models {next(iter(selections))}."
+    return text + " Models " + "; ".join(f"{s} for {', '.join(labels)}"
+                                         for s, labels in selections.items()) + "."
+
+
 def models_table(runs: Sequence[dict[str, Any]]) -> str:
-    """The main table: every run's test accuracy (mean ± std over seeds), MACs per sample and parameters."""
+    """The main table: every run's test accuracy (mean ± std over seeds), MACs per sample and parameters;
+    when runs were scored on different test images, every accuracy names its own."""
     reference = max(r["eval"]["macs_per_sample"] for r in runs)
+    mixed = len(_grouped(runs, _test_images)) > 1
     rows = []
     for r in runs:
         ev = r["eval"]
@@ -101,8 +158,11 @@ def models_table(runs: Sequence[dict[str, Any]]) -> str:
         spread = f" ({_m(macs['min'])}–{_m(macs['max'])})" if macs and macs["min"] != macs["max"] else ""
         accuracy, std = accuracy_of(r)
         unfinished = len(r.get("seeds", {}).get("unfinished", []))
+        scoring = scoring_of(r)
         notes = ([] if std is None else [f"{r['seeds']['n']} seeds"]) + \
-            ([f"{unfinished} unfinished not counted"] if unfinished else [])
+            ([f"{unfinished} unfinished not counted"] if unfinished else []) + \
+            ([f"{describe_test_set(scoring['dataset'], scoring['test_n'])} test images"]
+             if mixed and scoring is not None else [])
         shown = f"{accuracy:.2f}" + ("" if std is None else f" ± {std:.2f}") + \
             (f" ({'; '.join(notes)})" if notes else "")
         rows.append([r["label"], ev["model"], r["kind"], shown, _m(ev["macs_per_sample"]) + spread,
@@ -186,10 +246,9 @@ def write_report(runs: Sequence[dict[str, Any]], out: str | Path, title: str = "
                   "bars in the figure); its other numbers are those of its first seed."
                   if any(accuracy_of(r)[1] is not None for r in runs) else "")
     pareto = plot_pareto(pareto_points(runs), figures / "pareto.png").relative_to(out)
-    parts = [f"# {title}", "", ("All accuracies are on the test split, models selected on the validation "
-             "split. MACs per sample count convolutions, linear layers and matrix products that actually ran "
-             "(routers and heads included; BatchNorm, activations and pooling not counted)."
-             + seeds_note), "",
+    parts = [f"# {title}", "", (scoring_note(runs) + " MACs per sample count convolutions, linear layers "
+             "and matrix products that actually ran (routers and heads included; BatchNorm, activations and "
+             "pooling not counted)." + seeds_note), "",
              "## Models", "", models_table(runs), "", f"![accuracy against MACs]({pareto})",
              "", "Experts are scored on the test images of their own classes (argmax over their classes)."]
     for r in runs:

@@ -1,8 +1,9 @@
 """Runs of one model over several seeds: finding them, and the statistics that compare models.
 
 A model is one run directory (one sample) or a directory of run directories of one config apart from
-``train.seed`` (what ``condnet seeds`` writes). Test accuracy is summarised by mean, sample standard
-deviation (ddof=1), min and max; two models are compared with Welch's t-test (unequal variances).
+``train.seed`` (what ``condnet seeds`` writes), each of its own seed, all scored on the same test images.
+Test accuracy is summarised by mean, sample standard deviation (ddof=1), min and max; two models scored on
+the same test images are compared with Welch's t-test (unequal variances).
 """
 
 import math
@@ -44,8 +45,11 @@ def summarise(values: Sequence[float]) -> Stats:
 
 def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Two-sided p-value of Welch's t-test between two samples; None when either has fewer than two values
-    or the test is undefined (both samples constant and equal)."""
+    or neither has any spread (both constant: the test is undefined, though scipy gives p = 0 for different
+    means and nan for equal ones)."""
     if len(a) < 2 or len(b) < 2:
+        return None
+    if min(a) == max(a) and min(b) == max(b):
         return None
     with warnings.catch_warnings():  # scipy warns of precision loss for (nearly) constant samples
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -114,7 +118,25 @@ def _checked_summary(run: RunDir) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise RunDirError(f"{run.summary} has no numeric {key}; it is damaged: restore it or train the "
                               "run again")
+    test_n, dataset = summary.get("test_n"), summary.get("dataset")
+    if isinstance(test_n, bool) or not isinstance(test_n, int) or test_n < 1 or not isinstance(dataset, str):
+        raise RunDirError(f"{run.summary} does not say which test images the run was scored on (dataset and "
+                          "test_n); it is damaged: restore it or train the run again")
     return summary
+
+
+def describe_test_set(dataset: str, test_n: int) -> str:
+    """The test images a run was scored on, as text: ``10,000 fashion_mnist``."""
+    return f"{test_n:,} {dataset}"
+
+
+def _seed_of(config: dict[str, Any]) -> Any:
+    train = config.get("train")
+    return train.get("seed") if isinstance(train, dict) else None
+
+
+def _and(paths: Sequence[Path]) -> str:
+    return ", ".join(str(p) for p in paths[:-1]) + f" and {paths[-1]}"
 
 
 @dataclass(frozen=True)
@@ -130,17 +152,40 @@ class ModelRuns:
     def values(self, key: str) -> list[float]:
         return [float(s[key]) for s in self.summaries]
 
+    @property
+    def test_set(self) -> tuple[str, int]:
+        """The dataset and number of test images its runs were scored on (the same for every run)."""
+        return self.summaries[0]["dataset"], self.summaries[0]["test_n"]
+
 
 def load_runs(paths: Sequence[Path], label: str, unfinished: Sequence[Path] = ()) -> ModelRuns:
-    """Finished runs of one model, refused if their configs differ in anything but ``train.seed``;
-    ``unfinished`` names the model's runs left out because they have not finished."""
+    """Finished runs of one model, refused if their configs differ in anything but ``train.seed``, if two of
+    them have the same seed (one sample counted twice), or if they were scored on different test images
+    (summary.json's ``dataset`` and ``test_n``); ``unfinished`` names the model's runs left out because they
+    have not finished."""
     configs = [RunDir(p).read_config() for p in paths]
     for other, config in zip(paths[1:], configs[1:], strict=True):
         differing = config_differences(configs[0], config, ignore={"train.seed"})
         if differing:
             raise RunDirError(f"{other} differs from {paths[0]} in {differing[0]}; the runs of one model "
                               "must differ only in train.seed: pass them as separate arguments")
-    return ModelRuns(label, list(paths), [_checked_summary(RunDir(p)) for p in paths], tuple(unfinished))
+    by_seed: dict[Any, list[Path]] = {}
+    for path, config in zip(paths, configs, strict=True):
+        by_seed.setdefault(_seed_of(config), []).append(path)
+    for seed, same in by_seed.items():
+        if len(same) > 1:
+            raise RunDirError(f"{_and(same)} have the same train.seed {seed}: they are one sample, not "
+                              f"{len(same)}, and would make the std and p-values too small; keep one of "
+                              f"them and remove the others or move them out of {same[0].parent}")
+    summaries = [_checked_summary(RunDir(p)) for p in paths]
+    first = describe_test_set(summaries[0]["dataset"], summaries[0]["test_n"])
+    for other, summary in zip(paths[1:], summaries[1:], strict=True):
+        this = describe_test_set(summary["dataset"], summary["test_n"])
+        if this != first:
+            raise RunDirError(f"{other} was scored on {this} test images, {paths[0]} on {first}; the runs of "
+                              "one model must be scored on the same test images: train the odd one again on "
+                              "the same data, or pass them as separate arguments")
+    return ModelRuns(label, list(paths), summaries, tuple(unfinished))
 
 
 def model_runs(path: str | Path, label: str | None = None) -> ModelRuns:
@@ -149,15 +194,32 @@ def model_runs(path: str | Path, label: str | None = None) -> ModelRuns:
     return load_runs(finished_runs(path), label or Path(path).resolve().name, unfinished_runs(path))
 
 
+def welch_pair(a: ModelRuns, b: ModelRuns) -> dict[str, Any]:
+    """Welch's t-test p-value of two models' test accuracies, or None and the reason there is none: scored
+    on different test images (their accuracies are not comparable), fewer than two runs in a model, or no
+    spread in either."""
+    pair: dict[str, Any] = {"a": a.label, "b": b.label, "p": None, "reason": None}
+    x, y = a.values("test_accuracy"), b.values("test_accuracy")
+    if a.test_set != b.test_set:
+        pair["reason"] = (f"scored on other test images: {describe_test_set(*b.test_set)} against "
+                          f"{describe_test_set(*a.test_set)}")
+    elif min(len(x), len(y)) < 2:
+        pair["reason"] = "needs 2 runs per model"
+    else:
+        pair["p"] = welch_p(x, y)
+        pair["reason"] = None if pair["p"] is not None else "no spread in either model"
+    return pair
+
+
 def compare(models: Sequence[ModelRuns]) -> dict[str, Any]:
-    """Per model: its runs, n, test accuracy statistics, mean MACs per sample, params and the runs not
-    counted because they have not finished; Welch's t-test p-value of test accuracy for every pair of
-    models (None where a model has fewer than two runs)."""
+    """Per model: its runs, n, the test images they were scored on (dataset, test_n), test accuracy
+    statistics, mean MACs per sample, params and the runs not counted because they have not finished;
+    Welch's t-test p-value of test accuracy for every pair of models (None, with the reason, where there
+    is none: see :func:`welch_pair`)."""
     rows = [{"label": m.label, "runs": [str(p) for p in m.paths], "n": len(m.paths),
              "unfinished": [str(p) for p in m.unfinished],
+             "dataset": m.test_set[0], "test_n": m.test_set[1],
              "test_accuracy": asdict(summarise(m.values("test_accuracy"))),
              "macs_per_sample": statistics.fmean(m.values("macs_per_sample")),
              "params": m.summaries[0]["params"]} for m in models]
-    pairs = [{"a": a.label, "b": b.label, "p": welch_p(a.values("test_accuracy"), b.values("test_accuracy"))}
-             for a, b in combinations(models, 2)]
-    return {"models": rows, "welch_p": pairs}
+    return {"models": rows, "welch_p": [welch_pair(a, b) for a, b in combinations(models, 2)]}

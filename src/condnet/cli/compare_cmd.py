@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from condnet.analysis.seeds import compare, model_runs
+from condnet.analysis.seeds import compare, describe_test_set, model_runs
 from condnet.cli.output import print_json
 from condnet.errors import CondnetError
 
@@ -40,25 +40,29 @@ def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
 
 def format_comparison(result: dict[str, Any]) -> str:
     """:func:`~condnet.analysis.seeds.compare`'s result as a table, then the p-values against the first
-    model."""
-    rows = [["model", "n", "test accuracy (%)", "min", "max", "MACs/sample", "params"]]
+    model (n/a with the reason where there is none)."""
+    rows = [["model", "n", "test accuracy (%)", "min", "max", "test images", "MACs/sample", "params"]]
     for m in result["models"]:
         acc = m["test_accuracy"]
         spread = f" ± {acc['std']:.2f}" if acc["std"] is not None else " ± -"
         rows.append([m["label"], str(m["n"]), f"{acc['mean']:.2f}{spread}", f"{acc['min']:.2f}",
-                     f"{acc['max']:.2f}", f"{m['macs_per_sample'] / 1e6:,.2f} M", f"{m['params']:,}"])
+                     f"{acc['max']:.2f}", describe_test_set(m["dataset"], m["test_n"]),
+                     f"{m['macs_per_sample'] / 1e6:,.2f} M", f"{m['params']:,}"])
     lines = _columns(rows)
     lines += [f"not counted: {m['label']}/{Path(run).name} has not finished" for m in result["models"]
               for run in m["unfinished"]]
+    if len({(m["dataset"], m["test_n"]) for m in result["models"]}) > 1:
+        lines.append("not comparable: the models were not all scored on the same test images (see test "
+                     "images); no p-value between models scored on different ones")
     first, *others = result["models"]
     if others:
-        p_values = {pair["b"]: pair["p"] for pair in result["welch_p"] if pair["a"] == first["label"]}
+        pairs = {pair["b"]: pair for pair in result["welch_p"] if pair["a"] == first["label"]}
         width = max(len(m["label"]) for m in others)
         lines += ["", f"Welch's t-test on test accuracy, p-value against {first['label']}:"]
         for m in others:
-            p = p_values[m["label"]]
-            why = "needs 2 runs per model" if min(first["n"], m["n"]) < 2 else "no spread in either model"
-            lines.append(f"  {m['label']:<{width}}  " + (f"n/a ({why})" if p is None else f"{p:.3g}"))
+            pair = pairs[m["label"]]
+            shown = f"n/a ({pair['reason']})" if pair["p"] is None else f"{pair['p']:.3g}"
+            lines.append(f"  {m['label']:<{width}}  {shown}")
     return "\n".join(lines)
 
 

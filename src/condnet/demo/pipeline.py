@@ -1,6 +1,7 @@
 """``condnet demo``: train the Fashion-MNIST models, analyse them and write the report, phase by phase."""
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,16 @@ def _claim(out: Path, settings: dict[str, Any], fresh: bool, force: bool) -> Non
     write_text_atomic(marker, json_text(settings, indent=2) + "\n")
 
 
+def reproduce_command(out: str | Path, epochs: int, limit_train: int | None = None,
+                      limit_test: int | None = None) -> str:
+    """The ``condnet demo`` command line of these settings: only the options that were given."""
+    argv = ["condnet", "demo", "--epochs", str(epochs), "--out", str(out)]
+    for option, value in (("--limit-train", limit_train), ("--limit-test", limit_test)):
+        if value is not None:
+            argv += [option, str(value)]
+    return shlex.join(argv)
+
+
 def run_demo(out: str | Path, epochs: int = 3, fresh: bool = False, limit_train: int | None = None,
              limit_test: int | None = None, verbose: bool = True, force: bool = False) -> Path:
     """Train, analyse and report; returns the path of ``report.md``. A re-run with the same ``out`` and
@@ -71,9 +82,7 @@ def run_demo(out: str | Path, epochs: int = 3, fresh: bool = False, limit_train:
     hnn_experts = [e["label"].split(", ") for e in analyses[list(MODELS).index("hnn")]["experts"]]
     speed = phases.run("speed", lambda: {"timings": speed_of_runs(
         [(LABELS[r], out / "runs" / r) for r in MODELS], LABELS["hnn"], hnn_experts)})["timings"]
-    command = f"condnet demo --epochs {epochs} --out {out}"
-    if limit_train or limit_test:
-        command += f" --limit-train {limit_train} --limit-test {limit_test}"
+    command = reproduce_command(out, epochs, limit_train, limit_test)
     phases.run("report", lambda: {"report": str(write_report(
         analyses, out, title=f"condnet demo: Fashion-MNIST, {epochs} epoch(s) per model", commands=[command],
         speed=speed))})
