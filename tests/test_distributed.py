@@ -58,6 +58,18 @@ def test_torchrun_two_processes_gloo(tmp_path):
     assert load_checkpoint(run.last)["epoch"] == 2
 
 
+@needs_torchrun
+def test_torchrun_summary_costs_cover_every_test_image(tmp_path):
+    """A routed model's MAC distribution is taken over the whole test split, not rank 0's shard of it."""
+    out = tmp_path / "ddp_cigt"
+    sets = [s for s in SETS if not s.startswith(("data.limit_test", "train.epochs"))]
+    proc = _run(_torchrun("--config", "configs/cigt_lenet_fmnist.yaml", "--out", str(out),
+                          sets=[*sets, "data.limit_test=101", "train.epochs=1", "model.warmup_epochs=0"]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(RunDir(out).summary.read_text())
+    assert summary["test_n"] == 101 and sum(summary["macs"]["histogram"]["counts"]) == 101
+
+
 def test_each_process_takes_the_gpu_of_its_local_rank(monkeypatch):
     made_current = []
     monkeypatch.setattr(torch.cuda, "set_device", made_current.append)

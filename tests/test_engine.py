@@ -16,6 +16,7 @@ from condnet.config import load_config, parse_config
 from condnet.data import dataset_info
 from condnet.errors import CondnetError
 from condnet.train import DataBundle, RunDir, Trainer, load_checkpoint, resolve_run_config
+from condnet.train.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).parents[1]
 THIN = ROOT / "configs" / "lenet_fmnist_thin.yaml"
@@ -90,6 +91,18 @@ def test_resume_of_a_finished_run_only_tests_its_best_checkpoint_again(tiny, tmp
     again = Trainer(None, run.root, resume=True, verbose=False, data=tiny).fit()
     assert again == json.loads(run.summary.read_text()) and _stable(again) == _stable(first)
     assert run.read_metrics() == rows  # no epoch trained again
+
+
+def test_summary_describes_the_checkpoint_it_tested(tiny, tmp_path):
+    """best_epoch and val_accuracy come from best.pt, which a kill between the two checkpoint writes can
+    leave from another epoch than the trainer's record."""
+    _fit(tiny, tmp_path / "r")
+    run = RunDir(tmp_path / "r")
+    best = load_checkpoint(run.best)
+    save_checkpoint(run.best, best.pop("config"), best.pop("model_state"), **{**best, "epoch": 1,
+                                                                              "val_accuracy": 12.5})
+    summary = Trainer(None, run.root, resume=True, verbose=False, data=tiny).fit()
+    assert summary["best_epoch"] == 1 and summary["val_accuracy"] == 12.5
 
 
 def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_over(tiny, tmp_path):

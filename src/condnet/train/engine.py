@@ -268,16 +268,19 @@ class Trainer:
         self.model.load_state_dict(best["model_state"])
         test_batches = make_batcher(self.data.test, self.cfg.data, self.data.info, False, dist=self.dist)
         test = evaluate(self.model, test_batches.epoch(), self.device, self.dist)
+        # the epoch and validation accuracy of the weights tested, as best.pt records them (a kill between
+        # writing best.pt and last.pt can leave best.pt from an epoch that the resumed run trained again)
+        val_accuracy = best["val_accuracy"] if self.has_val else None
+        whole_test = make_batcher(self.data.test, self.cfg.data, self.data.info, False)  # every rank: all
         summary = {"model": self.cfg.model["name"], "dataset": self.cfg.data.dataset,
-                   "epochs": self.cfg.train.epochs, "best_epoch": self.best_epoch,
-                   "val_accuracy": self.best_accuracy if self.has_val else None,
+                   "epochs": self.cfg.train.epochs, "best_epoch": best["epoch"], "val_accuracy": val_accuracy,
                    "test_accuracy": test["accuracy"],
                    "test_loss": test["loss"], "test_n": test["n"], "params": count_params(self.model),
-                   **cost_summary(self.model, test_batches, self.device), "train_seconds": seconds}
+                   **cost_summary(self.model, whole_test, self.device), "train_seconds": seconds}
         if self.dist.is_main:
             self.run.write_summary(summary)
         barrier(self.dist)  # no rank leaves while the main rank is still writing
-        val_text = f"val {self.best_accuracy:.2f}%" if self.has_val else "no val split"
-        self._log(f"best epoch {self.best_epoch}: {val_text}  test {test['accuracy']:.2f}%  "
+        val_text = f"val {val_accuracy:.2f}%" if self.has_val else "no val split"
+        self._log(f"best epoch {best['epoch']}: {val_text}  test {test['accuracy']:.2f}%  "
                   f"params {summary['params']:,}  MACs/sample {summary['macs_per_sample']:,.0f}")
         return summary
