@@ -2,6 +2,7 @@
 and agreement with `condnet eval --json`."""
 
 import re
+import shutil
 
 import matplotlib.image
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from condnet.analysis.evaluation import evaluate_run
 from condnet.demo import run_demo
+from condnet.demo.phases import PhaseRunner
 from condnet.demo.pipeline import WEIGHTS
 from condnet.train.loading import load_run
 
@@ -89,6 +91,28 @@ def test_rerun_reuses_finished_phases_and_fresh_redoes_them(tiny_demo, capsys):
     printed = capsys.readouterr().out
     assert printed.count(": reused ") == len(WEIGHTS) * 2 + 2  # train and analyse each run, speed, report
     assert report.stat().st_mtime_ns == before
+
+
+def test_rerun_redoes_the_phases_of_a_run_whose_summary_changed(tiny_demo, tmp_path, capsys):
+    out = tmp_path / "demo"
+    shutil.copytree(tiny_demo[0], out)
+    summary = out / "runs" / "thin" / "summary.json"
+    summary.write_text(summary.read_text().replace('"epochs": 1', '"epochs": 1 '))  # e.g. scored again
+    run_demo(out, epochs=1, limit_train=300, limit_test=200)
+    lines = capsys.readouterr().out.splitlines()
+    redone = [line.split("] ")[1].split(" ...")[0] for line in lines if "(its inputs changed" in line]
+    assert redone == ["train thin", "analyse thin", "speed", "report"]
+
+
+def test_phase_files_of_an_older_condnet_are_not_reused(tmp_path):
+    phases = PhaseRunner(tmp_path, {"a": 1, "b": 1}, echo=lambda _: None)
+    (tmp_path / "phases").mkdir()
+    (tmp_path / "phases" / "a.json").write_text('{"stale": true}')  # a result stored without its inputs
+    assert phases.run("a", lambda: {"fresh": 1}) == {"fresh": 1}
+    assert phases.run("b", lambda: {"b": 1}, inputs=lambda: {"x": 1}) == {"b": 1}
+    again = PhaseRunner(tmp_path, {"a": 1, "b": 1}, echo=lambda _: None)
+    assert again.run("a", lambda: {"fresh": 2}) == {"fresh": 1}  # same (no) inputs: reused
+    assert again.run("b", lambda: {"b": 2}, inputs=lambda: {"x": 2}) == {"b": 2}  # other inputs: redone
 
 
 @pytest.mark.parametrize("run, config", [("backbone", "lenet_fmnist_thick"), ("thin", "lenet_fmnist_thin"),

@@ -1,7 +1,9 @@
 """Resumable phases with progress a person can follow: one line per phase, elapsed and time left.
 
-Each finished phase leaves ``DIR/phases/<name>.json``; a re-run with the same directory reuses it
-(unless ``fresh``). Time left is estimated from the phases' relative weights and the time spent so far.
+Each finished phase leaves ``DIR/phases/<name>.json`` with its result and the inputs it was computed from;
+a re-run with the same directory reuses it (unless ``fresh``) only if those inputs are unchanged (e.g. the
+run's summary.json and the condnet version). Time left is estimated from the phases' relative weights and
+the time spent so far.
 """
 
 import json
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from condnet.files import write_text_atomic
+
+_MISSING = object()  # a phase file without recorded inputs (written by an older condnet) is never reused
 
 
 def _clock(seconds: float) -> str:
@@ -32,19 +36,33 @@ class PhaseRunner:
     def _path(self, name: str) -> Path:
         return self.dir / f"{name}.json"
 
-    def run(self, name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """The cached result of phase ``name``, or ``work()``'s result (then cached)."""
+    def _cached(self, path: Path, inputs: Any) -> dict[str, Any] | None:
+        """The stored result if it was computed from ``inputs`` (compared as JSON), else None."""
+        if self.fresh or not path.exists():
+            return None
+        stored = json.loads(path.read_text())
+        if not isinstance(stored, dict) or json.loads(json.dumps(inputs)) != stored.get("inputs", _MISSING):
+            return None
+        return stored["result"]
+
+    def run(self, name: str, work: Callable[[], dict[str, Any]],
+            inputs: Callable[[], Any] = lambda: None) -> dict[str, Any]:
+        """The cached result of phase ``name`` if ``inputs()`` (JSON data: whatever the result depends on,
+        e.g. a digest of a run's summary.json) is what it was when the phase finished; else ``work()``'s
+        result, cached with ``inputs()`` as it is after the work."""
         self.index += 1
         head = f"[{self.index}/{len(self.weights)}] {name}"
         path = self._path(name)
-        if path.exists() and not self.fresh:
+        cached = self._cached(path, inputs())
+        if cached is not None:
             self.echo(f"{head}: reused {path}")
-            return json.loads(path.read_text())
-        self.echo(f"{head} ...")
+            return cached
+        changed = " (its inputs changed since it was cached)" if path.exists() and not self.fresh else ""
+        self.echo(f"{head} ...{changed}")
         tic = time.perf_counter()
         result = work()
         took = time.perf_counter() - tic
-        write_text_atomic(path, json.dumps(result, indent=2) + "\n")
+        write_text_atomic(path, json.dumps({"inputs": inputs(), "result": result}, indent=2) + "\n")
         self.spent += took
         self.done_weight += self.weights[name]
         remaining_weight = self.total_weight - self.done_weight

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from condnet import __version__
 from condnet.analysis.report import analyse_run, write_report
 from condnet.analysis.speed import speed_of_runs
 from condnet.config import parse_config
@@ -15,7 +16,7 @@ from condnet.demo.recipes import DATA, LABELS, MODELS, demo_config
 from condnet.errors import RunDirError
 from condnet.files import check_output_dir, json_text, write_text_atomic
 from condnet.train import Trainer
-from condnet.train.rundir import RunDir
+from condnet.train.rundir import RunDir, text_digest
 
 # Relative durations, for the time-left estimate (measured on 2 CPU cores; analysis of HNN and CIGT
 # includes the expert, attention and routing evaluations).
@@ -53,6 +54,14 @@ def _claim(out: Path, settings: dict[str, Any], fresh: bool, force: bool) -> Non
     write_text_atomic(marker, json_text(settings, indent=2) + "\n")
 
 
+def run_identity(run_dir: Path) -> dict[str, Any]:
+    """What a demo phase computed from a run depends on: the run's summary.json (None before it finished;
+    it changes when the run is trained or scored again) and the condnet version."""
+    summary = RunDir(run_dir).summary
+    return {"summary_sha256": text_digest(summary.read_text()) if summary.exists() else None,
+            "condnet": __version__}
+
+
 def reproduce_command(out: str | Path, epochs: int, limit_train: int | None = None,
                       limit_test: int | None = None) -> str:
     """The ``condnet demo`` command line of these settings: only the options that were given."""
@@ -74,16 +83,22 @@ def run_demo(out: str | Path, epochs: int = 3, fresh: bool = False, limit_train:
     weights = {f"train {r}": w for r, w in WEIGHTS.items()}
     weights |= {f"analyse {r}": ANALYSIS_WEIGHT.get(r, 0.5) for r in MODELS} | {"speed": 2, "report": 1}
     phases = PhaseRunner(out, weights, echo=print if verbose else lambda _: None)
+    runs = {run: out / "runs" / run for run in MODELS}
     for run in MODELS:
         config = demo_config(run, epochs, train_images, limit_train, limit_test)
-        phases.run(f"train {run}", lambda c=config, r=run: train_run(c, out / "runs" / r, verbose))
-    analyses = [phases.run(f"analyse {run}", lambda r=run: analyse_run(out / "runs" / r, LABELS[r]))
-                for run in MODELS]
+        phases.run(f"train {run}", lambda c=config, r=run: train_run(c, runs[r], verbose),
+                   inputs=lambda c=config, r=run: {"config": c, **run_identity(runs[r])})
+    analyses = [phases.run(f"analyse {run}", lambda r=run: analyse_run(runs[r], LABELS[r]),
+                           inputs=lambda r=run: run_identity(runs[r])) for run in MODELS]
     hnn_experts = [e["label"].split(", ") for e in analyses[list(MODELS).index("hnn")]["experts"]]
+
+    def every_run() -> list[dict[str, Any]]:
+        return [run_identity(runs[r]) for r in MODELS]
+
     speed = phases.run("speed", lambda: {"timings": speed_of_runs(
-        [(LABELS[r], out / "runs" / r) for r in MODELS], LABELS["hnn"], hnn_experts)})["timings"]
+        [(LABELS[r], runs[r]) for r in MODELS], LABELS["hnn"], hnn_experts)}, inputs=every_run)["timings"]
     command = reproduce_command(out, epochs, limit_train, limit_test)
     phases.run("report", lambda: {"report": str(write_report(
         analyses, out, title=f"condnet demo: Fashion-MNIST, {epochs} epoch(s) per model", commands=[command],
-        speed=speed))})
+        speed=speed))}, inputs=lambda: {"runs": every_run(), "command": command})
     return out / "report.md"
