@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from fake_files import tiny_run_overrides, write_cifar, write_idx_dataset
 
 from condnet.cigt import CIGTNet, information_gain, temperature
+from condnet.cli.main import main
 from condnet.config import load_config
 from condnet.cost import count_macs, count_params, flop_counter_macs, measure_macs
 from condnet.errors import CondnetError
@@ -221,7 +222,7 @@ def test_all_paths_warmup_copies_every_sample_to_every_path():
         create_model("cigt_lenet_mnist", warmup_routing="copy")
 
 
-def test_all_paths_warmup_trains_with_the_engine(tmp_path):
+def test_all_paths_warmup_trains_with_the_engine(tmp_path, capsys):
     cfg = load_config("configs/cigt_lenet_fmnist.yaml", [
         "model.warmup_epochs=1", "model.warmup_routing=all", "train.epochs=2", "train.threads=1",
         "data.batch_size=16", "data.limit_train=64", "data.limit_test=16"])
@@ -230,6 +231,12 @@ def test_all_paths_warmup_trains_with_the_engine(tmp_path):
     assert [r["train_images"] for r in rows] == [64, 64]
     assert all(0 <= r["train_accuracy"] <= 100 for r in rows)
     assert summary["test_n"] == 16
+    assert main(["cost", str(tmp_path / "run"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["table_images"] == 2 and printed["macs_per_sample"] == summary["macs_per_sample"]
+    assert main(["cost", str(tmp_path / "run")]) == 0
+    assert ("(table: per sample over 2 test images on their own routes; MACs/sample below: the mean over "
+            "all 16 test images)") in capsys.readouterr().out
 
 
 def test_random_routing_has_no_routers_and_no_ig_term():

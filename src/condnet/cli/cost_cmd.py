@@ -63,11 +63,14 @@ def run(args: argparse.Namespace) -> int:
     summary = cost_summary(model, batches) if batches is not None else {"macs_per_sample": rows[0].macs}
     result = {"target": args.target, "params": count_params(model), **summary,
               "input_shape": list(x.shape[1:]), "unsupported_ops": dict(count.unsupported_ops),
-              "table": [r.as_dict() for r in rows]}
+              "table": [r.as_dict() for r in rows], "table_images": len(x)}
     if args.json:
         print_json(result)
     else:
         print(format_table(rows))
         print(f"\nunsupported ops: {describe_ops(count.unsupported_ops)}")
+        if batches is not None:  # routed: the table's rows depend on the routes of its example images
+            print(f"(table: per sample over {len(x)} test images on their own routes; MACs/sample below: "
+                  f"the mean over all {sum(summary['macs']['histogram']['counts']):,} test images)")
         print(f"params {result['params']:,}  MACs/sample {result['macs_per_sample']:,.0f}")
     return 0
