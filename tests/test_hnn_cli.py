@@ -125,6 +125,10 @@ def test_attend_on_an_expert_a_cue_on_a_node_it_lacks_is_wrong_for_the_ceiling(h
         assert always["ceiling_accuracy"] == always["no_signal_accuracy"]
     assert main(["attend", str(expert), "--protocol", "noisy-cue", "--reliability", "0", "--gains", "1"]) == 0
     assert "  cued node's expert        0.00%  (" in capsys.readouterr().out
+    assert main(["attend", str(expert), "--protocol", "group-cue", "--gains", "0", "--json"]) == 0
+    silenced = json.loads(capsys.readouterr().out)  # gain 0 on the image's own node
+    if classes == ["footwear"]:  # every class of the expert silenced by the prior: no answer, never right
+        assert silenced["evidence_accuracy"] == [0.0]
 
 
 @pytest.mark.parametrize("argv, needle", [

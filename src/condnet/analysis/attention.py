@@ -13,8 +13,9 @@ Every sweep scores the same images side by side: no signal; the evidence prior (
 the logits of the cued node's classes, :meth:`HNN.add_evidence`, a baseline); feature attention (the
 gains applied to features, in the model's feature mode, ``head`` for a model whose mode is
 ``evidence``); and the ceiling, the cued node's expert (the prediction restricted to its classes: what
-cutting the expert out would answer). A cue on a node that holds none of an expert's classes leaves that
-expert no class to answer: the ceiling counts such an image as wrong.
+cutting the expert out would answer). A prediction whose every logit is -inf answers nothing and counts as
+wrong: the ceiling when the cue names a node holding none of an expert's classes, the evidence prior at
+gain 0 when the cued node holds all of them.
 """
 
 import dataclasses
@@ -124,14 +125,15 @@ def attention_sweep(model: HNN, images: Batcher, protocol: str, gains: Sequence[
             truth = table[y]
             cues = draw_cues(truth, len(nodes), p, seed * 1_000_003 + batch)
             plain = logits_of(model(x)).cpu()
-            cued = under[cues]  # [N, outputs]: the model's classes below each image's cued node
-            predicted = [plain.masked_fill(~cued, float("-inf"))]  # the cued node's expert
+            predicted = [plain.masked_fill(~under[cues], float("-inf"))]  # the cued node's expert
             for gain in gains:
                 signal = {k: v for k, v in cue_gains(nodes, protocol, cues, float(gain)).items() if k in kept}
                 predicted += [model.add_evidence(plain, signal), logits_of(model(x, gains=signal)).cpu()]
-            answers = [classes[logits.argmax(1)] for logits in [plain, *predicted]]
-            # a cued node holding none of an expert's classes has no expert: no answer, counted wrong
-            answers[1] = torch.where(cued.any(1), answers[1], -1)
+            # a row whose every logit is -inf gives no answer and counts wrong (not as its first class):
+            # the ceiling when the cued node holds none of an expert's classes, the prior at gain 0 when
+            # it silences every class of an expert
+            answers = [torch.where((logits > float("-inf")).any(1), classes[logits.argmax(1)], -1)
+                       for logits in [plain, *predicted]]
             hits = [int((answer == y).sum()) for answer in answers]
             correct += torch.tensor(hits)
             n += len(y)
