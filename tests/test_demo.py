@@ -2,6 +2,7 @@
 and agreement with `condnet eval --json`."""
 
 import re
+import shlex
 import shutil
 
 import matplotlib.image
@@ -149,14 +150,17 @@ def test_report_command_builds_the_report_from_existing_runs(tiny_demo, tmp_path
 
     out, _ = tiny_demo
     runs = [str(out / "runs" / r) for r in ("backbone", "hnn", "cigt")]
-    assert main(["report", *runs, "--out", str(tmp_path / "report")]) == 0
-    text = (tmp_path / "report" / "report.md").read_text()
+    target = tmp_path / "my report"  # a space: the Reproduce line must quote it
+    assert main(["report", *runs, "--out", str(target)]) == 0
+    text = (target / "report.md").read_text()
+    reproduce = text.split("## Reproduce")[1].split("```")[1].strip()
+    assert shlex.split(reproduce) == ["condnet", "report", *runs, "--out", str(target)]
     for heading in ("## Models", "## Cutout experts of hnn", "## Top-down attention on hnn",
                     "## CIGT routing"):
         assert heading in text, heading
     accuracy = evaluate_run(load_run(out / "runs" / "hnn"))["accuracy"]
     assert f"| hnn | hnn_lenet_fmnist | hnn | {accuracy:.2f} |" in text
-    assert (tmp_path / "report" / "figures" / "pareto.png").read_bytes()[:8] == PNG_MAGIC
+    assert (target / "figures" / "pareto.png").read_bytes()[:8] == PNG_MAGIC
     assert "report:" in capsys.readouterr().out
 
 

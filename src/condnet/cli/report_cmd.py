@@ -1,6 +1,7 @@
 """``condnet report``: the demo's kind of report (tables and figures) built from existing runs."""
 
 import argparse
+import shlex
 from pathlib import Path
 
 from condnet.analysis.report import analyse_run, write_report
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
         raise RunDirError(f"{out / 'figures'} already exists; pass --force to replace its figures or choose "
                           "another --out")
     analyses = [analyse_run(path, device=args.device) for path in args.runs]
-    report = write_report(analyses, args.out, commands=["condnet report " + " ".join(args.runs) +
-                                                         f" --out {args.out}"])
+    device = ["--device", args.device] if args.device != "cpu" else []
+    command = shlex.join(["condnet", "report", *args.runs, "--out", str(args.out), *device])
+    report = write_report(analyses, args.out, commands=[command])
     print(f"report: {report}")
     return 0
