@@ -177,15 +177,15 @@ def load_runs(paths: Sequence[Path], label: str, unfinished: Sequence[Path] = ()
             raise RunDirError(f"{_and(same)} have the same train.seed {seed}: they are one sample, not "
                               f"{len(same)}, and would make the std and p-values too small; keep one of "
                               f"them and remove the others or move them out of {same[0].parent}")
-    summaries = [_checked_summary(RunDir(p)) for p in paths]
-    first = describe_test_set(summaries[0]["dataset"], summaries[0]["test_n"])
-    for other, summary in zip(paths[1:], summaries[1:], strict=True):
-        this = describe_test_set(summary["dataset"], summary["test_n"])
-        if this != first:
-            raise RunDirError(f"{other} was scored on {this} test images, {paths[0]} on {first}; the runs of "
+    runs = ModelRuns(label, list(paths), [_checked_summary(RunDir(p)) for p in paths], tuple(unfinished))
+    for other, summary in zip(paths[1:], runs.summaries[1:], strict=True):
+        test_set = summary["dataset"], summary["test_n"]
+        if test_set != runs.test_set:
+            raise RunDirError(f"{other} was scored on {describe_test_set(*test_set)} test images, {paths[0]} "
+                              f"on {describe_test_set(*runs.test_set)}; the runs of "
                               "one model must be scored on the same test images: train the odd one again on "
                               "the same data, or pass them as separate arguments")
-    return ModelRuns(label, list(paths), summaries, tuple(unfinished))
+    return runs
 
 
 def model_runs(path: str | Path, label: str | None = None) -> ModelRuns:

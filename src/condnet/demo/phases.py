@@ -14,8 +14,6 @@ from typing import Any
 
 from condnet.files import write_text_atomic
 
-_MISSING = object()  # a phase file without recorded inputs (written by an older condnet) is never reused
-
 
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
@@ -41,7 +39,9 @@ class PhaseRunner:
         if self.fresh or not path.exists():
             return None
         stored = json.loads(path.read_text())
-        if not isinstance(stored, dict) or json.loads(json.dumps(inputs)) != stored.get("inputs", _MISSING):
+        # a phase file without recorded inputs (written by an older condnet) is never reused
+        if not isinstance(stored, dict) or "inputs" not in stored or stored["inputs"] != json.loads(
+                json.dumps(inputs)):
             return None
         return stored["result"]
 
