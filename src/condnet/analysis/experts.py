@@ -1,9 +1,10 @@
 """Cutout experts: their cost against the full HNN and the plain backbone, and their accuracy.
 
 ``expert_report(full, classes, test, ...)`` cuts an expert out of a trained HNN and returns a plain
-dict: parameters and MACs per sample of the expert, of the full HNN and of the plain backbone, the
-reductions (%) against both, the expert's accuracy on the test images of its classes (argmax over its
-classes) and the full model's accuracy (argmax over all classes) on the same images.
+dict (``report_of_expert`` does the same for an expert already cut): parameters and MACs per sample of
+the expert, of the full HNN and of the plain backbone, the reductions (%) against both, the expert's
+accuracy on the test images of its classes (argmax over its classes) and the full model's accuracy
+(argmax over all classes) on the same images.
 
 The model cut from may itself be an expert (``condnet cutout EXPERT.pt``): then the ``full`` entries
 describe that source expert (its cost, its accuracy as the argmax over its own classes), and ``source``
@@ -84,11 +85,17 @@ def images_of(test: Split, classes: Sequence[int]) -> Split:
 
 def expert_report(full: HNN, classes: Sequence[str | int], test: Split, batcher: Batcher) -> dict[str, Any]:
     """Cut an expert for ``classes`` out of ``full`` (the full HNN or an expert) and report its cost and
-    accuracy; the ``full`` entries are those of ``full``, whichever ``source`` says it is.
+    accuracy (:func:`report_of_expert`)."""
+    return report_of_expert(full, full.cutout(classes), test, batcher)
+
+
+def report_of_expert(full: HNN, expert: HNN, test: Split, batcher: Batcher) -> dict[str, Any]:
+    """Cost and accuracy of ``expert``, cut out of ``full``; the ``full`` entries are those of ``full``,
+    whichever ``source`` says it is.
 
     ``batcher`` is an evaluation batcher (its split is replaced by the images of the expert's classes).
     """
-    expert = full.cutout(classes).eval()
+    expert = expert.eval()
     images = Batcher(images_of(test, expert.output_classes), batcher.batch_size, batcher.mean, batcher.std)
     return {"classes": expert.output_classes, "class_names": expert.class_names, "source": source_of(full),
             **costs(full, expert), **accuracies(full.eval(), expert, images)}

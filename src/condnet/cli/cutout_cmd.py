@@ -4,7 +4,7 @@ accuracy."""
 import argparse
 from pathlib import Path
 
-from condnet.analysis.experts import expert_report, images_of, load_hnn, measured_speedup
+from condnet.analysis.experts import images_of, load_hnn, measured_speedup, report_of_expert
 from condnet.cli.output import add_device_option, add_force_option, print_json
 from condnet.data import Batcher
 from condnet.files import check_output_file
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     run_config = loaded.config.to_dict()
     save_checkpoint(Path(args.out), {**run_config, "model": expert.condnet_config}, expert.state_dict())
     test, batcher = loaded.split("test"), loaded.batches()
-    report = expert_report(full, names, test, batcher)
+    report = report_of_expert(full, expert, test, batcher)
     images = next(iter(Batcher(images_of(test, expert.output_classes), SPEED_BATCH, batcher.mean,
                                batcher.std).epoch()))[0]
     speedup = measured_speedup(full, expert.eval(), images, SPEED_BATCH)
