@@ -13,7 +13,8 @@ import pytest
 from cli_process import assert_one_line_error
 from fake_files import tiny_run_overrides
 
-from condnet.analysis.report import analyse_run, models_table, scoring_note, write_report
+from condnet.analysis import figures
+from condnet.analysis.report import analyse_run, models_table, pareto_points, scoring_note, write_report
 from condnet.analysis.seeds import Stats, config_differences, summarise, welch_p
 from condnet.cli.main import main
 from condnet.config import load_config
@@ -378,3 +379,22 @@ def test_report_header_and_table_name_the_test_images_of_each_run():
                     "| quick | lenet_fmnist_thin | baseline | 90.00 (200 fashion_mnist test images) "
                     "| 5.74 M | 100.0% | 73,994 |"]
     assert "test images" not in models_table([full])  # all alike: said once, in the header
+
+
+def test_report_figure_of_runs_on_different_test_images_names_them_and_draws_no_front(monkeypatch, tmp_path):
+    full, quick = _analysed("full", 10000, None, 5000), _analysed("quick", 200, 200, 0)
+    assert [p.get("test_images") for p in pareto_points([full, _analysed("again", 10000, None, 5000)])] == \
+        [None, None]
+    points = pareto_points([full, quick])
+    assert [p["test_images"] for p in points] == ["10,000 fashion_mnist", "200 fashion_mnist"]
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or Path(path))
+    figures.plot_pareto(points, tmp_path / "pareto.png")
+    axes = drawn[0].axes[0]
+    assert "not comparable" in axes.get_title()
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "full (baseline, on 10,000 fashion_mnist test images)",
+        "quick (baseline, on 200 fashion_mnist test images)"]
+    assert not axes.lines  # no Pareto front across different test images
+    figures.plot_pareto(pareto_points([full, _analysed("again", 10000, None, 5000)]), tmp_path / "same.png")
+    assert len(drawn[1].axes[0].lines) == 1 and "not comparable" not in drawn[1].axes[0].get_title()

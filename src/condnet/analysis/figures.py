@@ -42,16 +42,22 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Accuracy against MACs per sample; ``points`` have label, macs, accuracy, kind (see KIND_STYLE) and
-    optionally accuracy_std (an error bar of one std). Squares mark baselines."""
+    optionally accuracy_std (an error bar of one std). Squares mark baselines.
+
+    Models scored on different test images carry ``test_images`` (what they were scored on): the legend
+    names it, the title says the accuracies are not comparable, and no Pareto front is drawn.
+    """
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
     models = [p for p in points if p["kind"] != "expert"]  # experts solve easier tasks: not on the front
+    mixed = any("test_images" in p for p in models)
     colors = plt.get_cmap("tab10")
     for i, p in enumerate(models):  # one legend entry per model: labels beside close points would collide
         marker, _ = KIND_STYLE.get(p["kind"], OTHER_STYLE)
         std = p.get("accuracy_std")
         ax.scatter(p["macs"] / 1e6, p["accuracy"], marker=marker, color=colors(i), s=70, zorder=3,
                    edgecolors="black", linewidths=0.5,
-                   label=f"{p['label']} ({p['kind']}{', mean ± std over seeds' if std is not None else ''})")
+                   label=f"{p['label']} ({p['kind']}{', mean ± std over seeds' if std is not None else ''}"
+                         f"{', on ' + p['test_images'] + ' test images' if mixed else ''})")
         if std is not None:
             ax.errorbar(p["macs"] / 1e6, p["accuracy"], yerr=std, color=colors(i), capsize=4,
                         linewidth=1, zorder=2)
@@ -63,13 +69,15 @@ def plot_pareto(points: Sequence[dict[str, Any]], path: str | Path) -> Path:
         for p in experts:
             ax.annotate(p["label"], (p["macs"] / 1e6, p["accuracy"]), textcoords="offset points",
                         xytext=(5, 3), fontsize=7, color="dimgray")
-    front = [models[i] for i in pareto_front([(p["macs"], p["accuracy"]) for p in models])]
-    ax.plot([p["macs"] / 1e6 for p in front], [p["accuracy"] for p in front], color="black",
-            linewidth=0.8, linestyle=":", label="Pareto front (full models)", zorder=2)
+    if not mixed:
+        front = [models[i] for i in pareto_front([(p["macs"], p["accuracy"]) for p in models])]
+        ax.plot([p["macs"] / 1e6 for p in front], [p["accuracy"] for p in front], color="black",
+                linewidth=0.8, linestyle=":", label="Pareto front (full models)", zorder=2)
     ax.set_xscale("log")
     ax.set_xlabel("MACs per sample (millions, log scale)")
     ax.set_ylabel("test accuracy on the model's classes (%)")
-    ax.set_title("Accuracy against inference cost")
+    ax.set_title("Accuracy against inference cost" +
+                 ("\n(models scored on different test images: accuracies not comparable)" if mixed else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()

@@ -228,8 +228,16 @@ def speed_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def pareto_points(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The figure's points; when runs were scored on different test images, each model's names them."""
+    mixed = len(_grouped(runs, _test_images)) > 1
+
+    def test_images(run: dict[str, Any]) -> dict[str, str]:
+        scoring = scoring_of(run)
+        named = describe_test_set(scoring["dataset"], scoring["test_n"]) if scoring else "unrecorded"
+        return {"test_images": named} if mixed else {}
+
     points = [{"label": r["label"], "macs": r["eval"]["macs_per_sample"], "accuracy": accuracy_of(r)[0],
-               "accuracy_std": accuracy_of(r)[1], "kind": r["kind"]} for r in runs]
+               "accuracy_std": accuracy_of(r)[1], "kind": r["kind"], **test_images(r)} for r in runs]
     for r in runs:
         points += [{"label": e["label"], "macs": e["expert"]["macs"],
                     "accuracy": e["expert_accuracy"], "kind": "expert"} for e in r.get("experts", [])]
