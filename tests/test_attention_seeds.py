@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from condnet.analysis.attention import Sweep, mean_sweep, summarise_sweeps
+from condnet.cli.attend_cmd import describe_seeds
 from condnet.cli.main import main
 from condnet.errors import CondnetError
 
@@ -30,6 +31,17 @@ def test_summary_over_seeds_pairs_each_change_with_its_own_seed():
     assert gain2["features_change"]["std"] == pytest.approx(math.sqrt(2))
     assert gain2["evidence_change"] == {"n": 2, "mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
     assert summary["ceiling_change"]["mean"] == 2.5 and summary["ceiling_change"]["min"] == 2.0
+
+
+def test_one_seed_is_shown_without_a_spread():
+    text = describe_seeds(summarise_sweeps([_sweep(90.0, [90.0, 91.0], [90.0, 90.5], 93.0)]), ["runs/seed-0"])
+    assert text.splitlines() == [
+        "group-cue at level 1 (a, b) on 100 test images, 1 seed (seed-0)",
+        "  no signal                 90.00%",
+        "  cued node's expert        93.00%  (+3.00)",
+        "  gain    features (head)                evidence prior",
+        "  1       90.00% (+0.00)                 90.00% (+0.00)",
+        "  2       91.00% (+1.00)                 90.50% (+0.50)"]
 
 
 def test_sweeps_of_different_settings_are_not_summarised():

@@ -116,8 +116,10 @@ def describe_seeds(summary: dict, runs: list, unfinished: Sequence[Path] = ()) -
     names = ", ".join(Path(p).name for p in runs)
     if unfinished:
         names += "; not finished, not counted: " + ", ".join(Path(p).name for p in unfinished)
+    seeds = f"{summary['seeds']} seeds ({names}): mean ± std over seeds" if summary["seeds"] > 1 \
+        else f"1 seed ({names})"
     lines = [f"{summary['protocol']} at level {summary['level']} ({', '.join(summary['groups'])}) on "
-             f"{summary['n']} test images, {summary['seeds']} seeds ({names}): mean ± std over seeds",
+             f"{summary['n']} test images, {seeds}",
              f"  no signal                 {_mean_std(summary['no_signal'])}%",
              f"  cued node's expert        {_mean_std(summary['ceiling'])}%  "
              f"({_mean_std(summary['ceiling_change'], True)})",
