@@ -146,23 +146,29 @@ def scoring_note(runs: Sequence[dict[str, Any]]) -> str:
                                          for s, labels in selections.items()) + "."
 
 
+def own_test_images(runs: Sequence[dict[str, Any]]) -> list[str | None] | None:
+    """None when every run was scored on the same test images; else per run the images it was scored on
+    (``10,000 fashion_mnist``), None for a run whose analysis does not record them."""
+    if len(_grouped(runs, _test_images)) == 1:
+        return None
+    return [describe_test_set(s["dataset"], s["test_n"]) if (s := scoring_of(r)) else None for r in runs]
+
+
 def models_table(runs: Sequence[dict[str, Any]]) -> str:
     """The main table: every run's test accuracy (mean ± std over seeds), MACs per sample and parameters;
     when runs were scored on different test images, every accuracy names its own."""
     reference = max(r["eval"]["macs_per_sample"] for r in runs)
-    mixed = len(_grouped(runs, _test_images)) > 1
+    own = own_test_images(runs)
     rows = []
-    for r in runs:
+    for i, r in enumerate(runs):
         ev = r["eval"]
         macs = ev.get("macs", {})
         spread = f" ({_m(macs['min'])}–{_m(macs['max'])})" if macs and macs["min"] != macs["max"] else ""
         accuracy, std = accuracy_of(r)
         unfinished = len(r.get("seeds", {}).get("unfinished", []))
-        scoring = scoring_of(r)
         notes = ([] if std is None else [f"{r['seeds']['n']} seeds"]) + \
             ([f"{unfinished} unfinished not counted"] if unfinished else []) + \
-            ([f"{describe_test_set(scoring['dataset'], scoring['test_n'])} test images"]
-             if mixed and scoring is not None else [])
+            ([f"{own[i]} test images"] if own and own[i] else [])
         shown = f"{accuracy:.2f}" + ("" if std is None else f" ± {std:.2f}") + \
             (f" ({'; '.join(notes)})" if notes else "")
         rows.append([r["label"], ev["model"], r["kind"], shown, _m(ev["macs_per_sample"]) + spread,
@@ -229,15 +235,10 @@ def speed_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def pareto_points(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The figure's points; when runs were scored on different test images, each model's names them."""
-    mixed = len(_grouped(runs, _test_images)) > 1
-
-    def test_images(run: dict[str, Any]) -> dict[str, str]:
-        scoring = scoring_of(run)
-        named = describe_test_set(scoring["dataset"], scoring["test_n"]) if scoring else "unrecorded"
-        return {"test_images": named} if mixed else {}
-
+    own = own_test_images(runs)
     points = [{"label": r["label"], "macs": r["eval"]["macs_per_sample"], "accuracy": accuracy_of(r)[0],
-               "accuracy_std": accuracy_of(r)[1], "kind": r["kind"], **test_images(r)} for r in runs]
+               "accuracy_std": accuracy_of(r)[1], "kind": r["kind"],
+               **({"test_images": own[i] or "unrecorded"} if own else {})} for i, r in enumerate(runs)]
     for r in runs:
         points += [{"label": e["label"], "macs": e["expert"]["macs"],
                     "accuracy": e["expert_accuracy"], "kind": "expert"} for e in r.get("experts", [])]

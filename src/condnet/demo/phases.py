@@ -39,9 +39,9 @@ class PhaseRunner:
         if self.fresh or not path.exists():
             return None
         stored = json.loads(path.read_text())
+        expected = json.loads(json.dumps(inputs))  # the inputs as the phase file holds them
         # a phase file without recorded inputs (written by an older condnet) is never reused
-        if not isinstance(stored, dict) or "inputs" not in stored or stored["inputs"] != json.loads(
-                json.dumps(inputs)):
+        if not isinstance(stored, dict) or "inputs" not in stored or stored["inputs"] != expected:
             return None
         return stored["result"]
 
